@@ -1,0 +1,57 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "leadd",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "leadctl", targets: ["leadctl"]),
+        .executable(name: "leadd-bench", targets: ["leadd-bench"]),
+        .library(name: "LeadCore", targets: ["LeadCore"]),
+        .library(name: "LeadStore", targets: ["LeadStore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // System C libraries (Debian -dev packages; present on Raspberry Pi OS).
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CNcurses", pkgConfig: "ncursesw", providers: [.apt(["libncurses-dev"])]),
+
+        .target(name: "LeadCore"),
+        .target(name: "LeadStore", dependencies: ["LeadCore", "CSQLite"]),
+        .target(
+            name: "LeadCtlKit",
+            dependencies: [
+                "LeadCore", "LeadStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "leadctl", dependencies: ["LeadCtlKit"]),
+        .executableTarget(
+            name: "leadd-bench",
+            dependencies: ["LeadCore", "LeadStore", "CSQLite"],
+            path: "Benchmarks/leadd-bench"
+        ),
+
+        .testTarget(name: "LeadCoreTests", dependencies: ["LeadCore"]),
+        .testTarget(name: "LeadStoreTests", dependencies: ["LeadCore", "LeadStore", "CSQLite"]),
+        .testTarget(name: "LeadCtlTests", dependencies: ["LeadCtlKit", "LeadCore", "LeadStore", "leadctl"]),
+        .testTarget(
+            name: "SystemLibraryTests",
+            dependencies: ["CSQLite", "CSystemd", "CCurl", "COpenSSL", "CNcurses"]
+        ),
+    ]
+)
+
+for target in package.targets where [.executable, .test, .regular].contains(target.type) {
+    var settings = target.swiftSettings ?? []
+    settings.append(.enableUpcomingFeature("ExistentialAny"))
+    settings.append(.enableUpcomingFeature("MemberImportVisibility"))
+    settings.append(.enableUpcomingFeature("InternalImportsByDefault"))
+    target.swiftSettings = settings
+}
