@@ -1,0 +1,96 @@
+/// Versioned migrations. `PRAGMA user_version` holds the number of migrations applied;
+/// `PRAGMA application_id` marks the file as a leadd database so a foreign file is never touched.
+enum Schema {
+    /// "LEAD" in ASCII.
+    static let applicationID: Int64 = 0x4C45_4144
+
+    static let migrations: [String] = [
+        // 1: leads, revisions, sinks, deliveries, form events, attendees.
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+
+        CREATE TABLE leads (
+            seq INTEGER PRIMARY KEY,
+            lead_id TEXT NOT NULL UNIQUE,
+            revision INTEGER NOT NULL CHECK (revision >= 1),
+            event TEXT NOT NULL,
+            kiosk TEXT NOT NULL,
+            captured_at INTEGER NOT NULL,          -- ms since the epoch, UTC
+            channel TEXT NOT NULL,
+            device TEXT,
+            fields TEXT NOT NULL,                  -- JSON object of form field values
+            consent_given INTEGER,
+            consent_sha256 TEXT,
+            consent_language TEXT,
+            consent_at INTEGER,
+            rating TEXT CHECK (rating IN ('hot', 'warm', 'cold')),
+            notes TEXT NOT NULL DEFAULT '',
+            badge_id TEXT,
+            duplicate_of TEXT,
+            email_key TEXT,
+            phone_key TEXT,
+            badge_key TEXT,
+            updated_at INTEGER NOT NULL
+        );
+        CREATE INDEX leads_email ON leads (event, email_key) WHERE email_key IS NOT NULL;
+        CREATE INDEX leads_phone ON leads (event, phone_key) WHERE phone_key IS NOT NULL;
+        CREATE INDEX leads_badge ON leads (event, badge_key) WHERE badge_key IS NOT NULL;
+        CREATE INDEX leads_captured ON leads (captured_at);
+
+        -- Every superseded revision of a lead, as the JSON Lines record it was.
+        CREATE TABLE lead_revisions (
+            lead_id TEXT NOT NULL REFERENCES leads (lead_id) ON DELETE CASCADE,
+            revision INTEGER NOT NULL,
+            record TEXT NOT NULL,
+            superseded_at INTEGER NOT NULL,
+            PRIMARY KEY (lead_id, revision)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE sinks (
+            name TEXT PRIMARY KEY,
+            added_at INTEGER NOT NULL,
+            state TEXT NOT NULL DEFAULT 'ok',      -- ok | backoff | paused
+            state_reason TEXT,
+            backoff_until INTEGER,
+            last_success_at INTEGER,
+            last_error TEXT,
+            last_error_at INTEGER
+        ) WITHOUT ROWID;
+
+        -- Delivery state per lead and per sink: pending -> sending -> synced | rejected | dead.
+        CREATE TABLE deliveries (
+            lead_seq INTEGER NOT NULL REFERENCES leads (seq) ON DELETE CASCADE,
+            sink TEXT NOT NULL REFERENCES sinks (name) ON DELETE CASCADE,
+            revision INTEGER NOT NULL,             -- the revision to deliver
+            state TEXT NOT NULL CHECK (state IN ('pending', 'sending', 'synced', 'rejected', 'dead')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at INTEGER NOT NULL DEFAULT 0,
+            claim_id TEXT,
+            lease_until INTEGER,
+            last_error TEXT,
+            remote_id TEXT,
+            synced_at INTEGER,
+            updated_at INTEGER NOT NULL,
+            PRIMARY KEY (lead_seq, sink)
+        ) WITHOUT ROWID;
+        CREATE INDEX deliveries_queue ON deliveries (sink, state, next_attempt_at, lead_seq);
+
+        CREATE TABLE form_events (
+            id INTEGER PRIMARY KEY,
+            at INTEGER NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('view', 'start', 'submit', 'abandon', 'idle_reset')),
+            kiosk TEXT NOT NULL,
+            channel TEXT,
+            lead_id TEXT
+        );
+        CREATE INDEX form_events_at ON form_events (at);
+
+        CREATE TABLE attendees (
+            badge_key TEXT PRIMARY KEY,
+            badge_id TEXT NOT NULL,
+            fields TEXT NOT NULL,
+            imported_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        """
+    ]
+}
