@@ -1,1 +1,199 @@
-print("benchmarks: not yet")
+// leadd benchmarks (`make bench`, release build). Prints each figure beside its bar from DESIGN.md and the
+// baseline it is compared with in the same run. Not a test: it never fails the build, it reports.
+import CSQLite
+import Foundation
+import LeadCore
+import LeadStore
+
+let args = CommandLine.arguments
+let leadctlPath = URL(fileURLWithPath: args[0]).deletingLastPathComponent().appendingPathComponent("leadctl").path
+let workDir = ProcessInfo.processInfo.environment["BENCH_DIR"] ?? FileManager.default.currentDirectoryPath + "/.build/bench-data"
+let exportCount = Int(ProcessInfo.processInfo.environment["BENCH_LEADS"] ?? "") ?? 1_000_000
+let captureCount = Int(ProcessInfo.processInfo.environment["BENCH_CAPTURES"] ?? "") ?? 400
+
+try? FileManager.default.removeItem(atPath: workDir)
+try FileManager.default.createDirectory(atPath: workDir, withIntermediateDirectories: true)
+
+func now() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+func fmt(_ v: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", v) }
+
+func median(_ xs: [Double]) -> Double {
+    let s = xs.sorted()
+    return s[s.count / 2]
+}
+
+/// Runs a program, returning wall seconds and peak RSS (KiB) from wait4's rusage.
+@discardableResult
+func spawn(_ path: String, _ arguments: [String], stdout: String? = nil) -> (seconds: Double, maxRSSKiB: Int, status: Int32) {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    if let stdout { posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o644) }
+    let argv = ([path] + arguments).map { strdup($0) } + [nil]
+    var pid: pid_t = 0
+    let start = now()
+    let rc = posix_spawn(&pid, path, &actions, nil, argv, environ)
+    precondition(rc == 0, "cannot start \(path): \(String(cString: strerror(rc)))")
+    var status: Int32 = 0
+    var usage = rusage()
+    wait4(pid, &status, 0, &usage)
+    let elapsed = now() - start
+    for p in argv { free(p) }
+    posix_spawn_file_actions_destroy(&actions)
+    return (elapsed, Int(usage.ru_maxrss), (status >> 8) & 0xFF)
+}
+
+func sqliteOpen(_ path: String) -> OpaquePointer {
+    var db: OpaquePointer?
+    precondition(sqlite3_open(path, &db) == SQLITE_OK)
+    return db!
+}
+
+func exec(_ db: OpaquePointer, _ sql: String) {
+    precondition(sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK, String(cString: sqlite3_errmsg(db)))
+}
+
+print("leadd benchmarks — release build, \(ProcessInfo.processInfo.activeProcessorCount) cores, data in \(workDir)")
+print("")
+
+// A realistic lead.
+let firstNames = ["Анна", "Иван", "John", "María", "Chen", "Olga", "Peter", "Fatima"]
+let companies = ["ООО Ромашка", "Acme Corp", "Globex, Inc.", "Initech", "Umbrella \"Bio\""]
+func makeLead(_ i: Int, at time: Timestamp) -> Lead {
+    Lead(
+        id: LeadID.make(at: time), event: "expo-2026", kiosk: "booth-a1", capturedAt: time,
+        channel: i % 3 == 0 ? .scanner : .keyboard,
+        fields: [
+            "first_name": firstNames[i % firstNames.count], "last_name": "Petrova-\(i)",
+            "email": "visitor\(i)@example.com", "phone": "+7916\(1_000_000 + i % 9_000_000)",
+            "company": companies[i % companies.count], "job_title": "Head of Procurement", "interest": "pricing",
+        ],
+        consent: Consent(
+            given: true, textSHA256: SHA256.hex("consent"), language: "ru", at: time),
+        rating: i % 4 == 0 ? .hot : nil, notes: i % 10 == 0 ? "wants a demo, call after 5pm" : "")
+}
+
+// 1. Durable capture vs a raw single-row insert, same mode, same disk, same run.
+do {
+    let form = FormSpec.default
+    let storePath = workDir + "/capture.sqlite3"
+    let store = try LeadStore(path: storePath)
+    try store.ensureSinks(["crm"])
+    let rawPath = workDir + "/raw.sqlite3"
+    let raw = sqliteOpen(rawPath)
+    exec(raw, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")
+    exec(raw, "CREATE TABLE leads (seq INTEGER PRIMARY KEY, lead_id TEXT UNIQUE, captured_at INTEGER, fields TEXT)")
+    var stmt: OpaquePointer?
+    sqlite3_prepare_v2(raw, "INSERT INTO leads (lead_id, captured_at, fields) VALUES (?, ?, ?)", -1, &stmt, nil)
+    var captureTimes: [Double] = []
+    var rawTimes: [Double] = []
+    // Interleave in blocks so that disk and cache drift hit both sides alike.
+    let block = 20
+    var i = 0
+    while i < captureCount {
+        for _ in 0..<block {
+            let lead = makeLead(i, at: .now())
+            let t0 = now()
+            try store.capture(lead, form: form)
+            captureTimes.append(now() - t0)
+            i += 1
+        }
+        for j in 0..<block {
+            let id = LeadID.make()
+            let fields = "{\"email\":\"raw\(i + j)@example.com\",\"first_name\":\"Анна\"}"
+            let t0 = now()
+            sqlite3_bind_text(stmt, 1, id, -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self))
+            sqlite3_bind_int64(stmt, 2, Timestamp.now().milliseconds)
+            sqlite3_bind_text(stmt, 3, fields, -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self))
+            precondition(sqlite3_step(stmt) == SQLITE_DONE)
+            sqlite3_reset(stmt)
+            rawTimes.append(now() - t0)
+        }
+    }
+    sqlite3_finalize(stmt)
+    sqlite3_close(raw)
+    let c = median(captureTimes) * 1000
+    let r = median(rawTimes) * 1000
+    let ratio = c / r
+    print("durable capture of one lead (WAL, synchronous=FULL), median of \(captureCount):")
+    print("  leadd capture \(fmt(c, 3)) ms  vs  raw sqlite3 single-row insert \(fmt(r, 3)) ms")
+    print("  ratio \(fmt(ratio)) — bar ≤ 1.20: \(ratio <= 1.2 ? "MET" : "NOT MET")")
+    print("")
+}
+
+// 2. Bulk import of a JSON Lines export, through the release leadctl.
+let jsonlPath = workDir + "/leads.jsonl"
+do {
+    let t0 = now()
+    var out = [UInt8]()
+    out.reserveCapacity(1 << 20)
+    _ = FileManager.default.createFile(atPath: jsonlPath, contents: nil)
+    let fh = FileHandle(forWritingAtPath: jsonlPath)!
+    let base = Timestamp.now().milliseconds - Int64(exportCount) * 100
+    let names = FormSpec.default.fields.map(\.name)
+    for i in 0..<exportCount {
+        LeadJSON.appendExportRecord(makeLead(i, at: Timestamp(milliseconds: base + Int64(i) * 100)), deliveries: [], fieldOrder: names, to: &out)
+        out.append(0x0A)
+        if out.count > 1 << 20 {
+            fh.write(Data(out))
+            out.removeAll(keepingCapacity: true)
+        }
+    }
+    fh.write(Data(out))
+    try fh.close()
+    print("generated \(exportCount) leads as JSON Lines in \(fmt(now() - t0, 1)) s")
+}
+let dbPath = workDir + "/bulk.sqlite3"
+do {
+    let r = spawn(leadctlPath, ["--db", dbPath, "import", jsonlPath], stdout: "/dev/null")
+    precondition(r.status == 0, "leadctl import failed")
+    let rate = Double(exportCount) / r.seconds
+    // Baseline: the raw C API inserting the same number of rows of the same size in one transaction.
+    let rawPath = workDir + "/raw-bulk.sqlite3"
+    let raw = sqliteOpen(rawPath)
+    exec(raw, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")
+    exec(raw, "CREATE TABLE leads (seq INTEGER PRIMARY KEY, lead_id TEXT UNIQUE, captured_at INTEGER, fields TEXT)")
+    var stmt: OpaquePointer?
+    sqlite3_prepare_v2(raw, "INSERT INTO leads (lead_id, captured_at, fields) VALUES (?, ?, ?)", -1, &stmt, nil)
+    let fields = #"{"company":"Acme Corp","email":"visitor1@example.com","first_name":"Анна","interest":"pricing","job_title":"Head of Procurement","last_name":"Petrova-1","phone":"+79161000001"}"#
+    let t0 = now()
+    exec(raw, "BEGIN")
+    for i in 0..<exportCount {
+        let id = LeadID.make()
+        sqlite3_bind_text(stmt, 1, id, -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self))
+        sqlite3_bind_int64(stmt, 2, Int64(i))
+        sqlite3_bind_text(stmt, 3, fields, -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self))
+        precondition(sqlite3_step(stmt) == SQLITE_DONE)
+        sqlite3_reset(stmt)
+    }
+    exec(raw, "COMMIT")
+    let rawRate = Double(exportCount) / (now() - t0)
+    sqlite3_finalize(stmt)
+    sqlite3_close(raw)
+    print("bulk import (leadctl import of a \(exportCount)-lead JSON Lines file: parse, validate ids, dedup, queue):")
+    print("  \(Int(rate)) leads/s in \(fmt(r.seconds)) s, peak RSS \(r.maxRSSKiB / 1024) MiB — bar ≥ 100000 leads/s: \(rate >= 100_000 ? "MET" : "NOT MET")")
+    print("  baseline: raw sqlite3 C API inserting \(exportCount) pre-built rows in one transaction: \(Int(rawRate)) rows/s")
+    print("")
+}
+
+// 3. Export of the imported leads to CSV, through the release leadctl, vs the sqlite3 tool.
+do {
+    let csvPath = workDir + "/leads.csv"
+    let r = spawn(leadctlPath, ["--db", dbPath, "export", "--format", "csv", "--out", csvPath])
+    precondition(r.status == 0, "leadctl export failed")
+    let size = (try? FileManager.default.attributesOfItem(atPath: csvPath)[.size] as? Int) ?? 0
+    let small = spawn(leadctlPath, ["--db", dbPath, "export", "--format", "csv", "--since", "1h", "--out", workDir + "/small.csv"])
+    print("export of \(exportCount) leads to CSV (leadctl export --format csv --out FILE):")
+    print("  \(fmt(r.seconds)) s, \(size / 1_048_576) MiB written, peak RSS \(r.maxRSSKiB / 1024) MiB (an export of the last hour only: \(small.maxRSSKiB / 1024) MiB — memory flat) — bar ≤ 5 s: \(r.seconds <= 5 ? "MET" : "NOT MET")")
+    let tool = "/usr/bin/sqlite3"
+    if FileManager.default.isExecutableFile(atPath: tool) {
+        let b = spawn(tool, ["-csv", "-header", dbPath, "SELECT lead_id, captured_at, event, kiosk, channel, fields, consent_given, rating, notes, duplicate_of FROM leads"], stdout: workDir + "/baseline.csv")
+        print("  baseline: the sqlite3 tool dumping the same rows as CSV (fields left as JSON): \(fmt(b.seconds)) s")
+    }
+    print("")
+}
+try? FileManager.default.removeItem(atPath: workDir)

@@ -178,7 +178,9 @@ final class Statement {
     func run(_ values: [SQLValue]) throws(StoreError) -> Int {
         try bind(values)
         while try step() {}
-        return connection.changes
+        let changed = connection.changes
+        sqlite3_reset(handle)
+        return changed
     }
 
     func isNull(_ i: Int32) -> Bool { sqlite3_column_type(handle, i) == SQLITE_NULL }

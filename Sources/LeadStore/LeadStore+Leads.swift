@@ -30,32 +30,29 @@ extension LeadStore {
     /// The lead is stored in full even when it is a duplicate: nothing a visitor entered is dropped.
     @discardableResult
     public func capture(_ lead: Lead, form: FormSpec) throws -> Lead {
-        try db.transaction { try insert(lead, form: form, now: Timestamp.now()) }
+        try db.transaction { try insert(lead, form: form, sinks: try sinkNames(), now: Timestamp.now()) }
     }
 
     /// The earliest lead of `event` (that is not itself a duplicate) sharing one of `keys`.
     func findOriginal(event: String, keys: DedupKeys, excluding leadID: String? = nil) throws -> String? {
-        var best: (Int64, String)?
-        let probes: [(String, String?)] = [
-            ("email_key", keys.email), ("phone_key", keys.phone), ("badge_key", keys.badgeID),
-        ]
-        for (column, value) in probes {
-            guard let value else { continue }
-            let s = try db.statement(
-                "SELECT seq, lead_id FROM leads WHERE event = ? AND \(column) = ? AND duplicate_of IS NULL "
-                    + "AND lead_id != ? ORDER BY seq LIMIT 1")
-            try s.bind([.text(event), .text(value), .text(leadID ?? "")])
-            if try s.step() {
-                let seq = s.int64(0)
-                if best == nil || seq < best!.0 { best = (seq, s.text(1)) }
-            }
-            s.reset()
-        }
-        return best?.1
+        guard !keys.isEmpty else { return nil }
+        // One statement: SQLite's multi-index OR uses the three partial indexes. min(seq) picks the earliest
+        // match without the temporary b-tree an ORDER BY over a multi-index OR would build for every capture.
+        let s = try db.statement(
+            """
+            SELECT min(seq), lead_id FROM leads WHERE event = ?1 AND duplicate_of IS NULL AND lead_id != ?5
+              AND (email_key = ?2 OR phone_key = ?3 OR badge_key = ?4)
+            """)
+        defer { s.reset() }
+        try s.bind([.text(event), .opt(keys.email), .opt(keys.phone), .opt(keys.badgeID), .text(leadID ?? "")])
+        return try s.step() ? s.optText(1) : nil
     }
 
     /// Inserts inside the caller's transaction. Returns the lead as stored.
-    func insert(_ lead: Lead, form: FormSpec, now: Timestamp, computeDuplicate: Bool = true) throws -> Lead {
+    /// `sinks` are the sinks to queue it for (all of them: read once per transaction by the caller).
+    func insert(
+        _ lead: Lead, form: FormSpec, sinks: [String], now: Timestamp, computeDuplicate: Bool = true
+    ) throws -> Lead {
         var lead = lead
         guard LeadID.isValid(lead.id) else {
             throw StoreError(.invalidArgument, "invalid lead id \"\(lead.id)\" (expected a lower-case UUID)")
@@ -74,12 +71,13 @@ extension LeadStore {
         try bindLead(lead, keys: keys, to: s, now: now)
         while try s.step() {}
         let seq = db.lastInsertRowID
-        try db.statement(
-            """
-            INSERT INTO deliveries (lead_seq, sink, revision, state, updated_at)
-            SELECT ?, name, ?, 'pending', ? FROM sinks
-            """
-        ).run([.int(seq), .int(Int64(lead.revision)), .int(now.milliseconds)])
+        // Row by row: an INSERT … SELECT FROM sinks would build a temporary b-tree for every lead.
+        let queue = try db.statement(
+            "INSERT INTO deliveries (lead_seq, sink, revision, state, updated_at) VALUES (?, ?, ?, 'pending', ?)")
+        for sink in sinks {
+            try queue.run([.int(seq), .text(sink), .int(Int64(lead.revision)), .int(now.milliseconds)])
+            queue.reset()
+        }
         return lead
     }
 

@@ -68,12 +68,15 @@ extension LeadStore {
         progress: ((Int) -> Void)? = nil
     ) throws -> ImportResult {
         var result = ImportResult()
+        // A large page cache while the indexes grow by hundreds of thousands of rows; back to the default after.
+        try db.execute("PRAGMA cache_size = -65536")
+        defer { try? db.execute("PRAGMA cache_size = -2000") }
         var iterator = records.makeIterator()
         var done = false
         while !done {
             try db.transaction {
                 let now = Timestamp.now()
-                let known = Set(try sinkNames())
+                let known = try sinkNames()
                 var n = 0
                 while n < chunk {
                     guard let (lead, deliveries) = iterator.next() else {
@@ -95,7 +98,7 @@ extension LeadStore {
                         continue
                     }
                     existing.reset()
-                    _ = try insert(lead, form: form, now: now)
+                    _ = try insert(lead, form: form, sinks: known, now: now)
                     result.added += 1
                     for info in deliveries where known.contains(info.sink) && info.state == "synced" {
                         try db.statement(

@@ -23,7 +23,8 @@ enum Schema {
             consent_sha256 TEXT,
             consent_language TEXT,
             consent_at INTEGER,
-            rating TEXT CHECK (rating IN ('hot', 'warm', 'cold')),
+            -- CHECKs are OR chains: an IN list would build a temporary b-tree on every insert.
+            rating TEXT CHECK (rating = 'hot' OR rating = 'warm' OR rating = 'cold'),
             notes TEXT NOT NULL DEFAULT '',
             badge_id TEXT,
             duplicate_of TEXT,
@@ -62,7 +63,8 @@ enum Schema {
             lead_seq INTEGER NOT NULL REFERENCES leads (seq) ON DELETE CASCADE,
             sink TEXT NOT NULL REFERENCES sinks (name) ON DELETE CASCADE,
             revision INTEGER NOT NULL,             -- the revision to deliver
-            state TEXT NOT NULL CHECK (state IN ('pending', 'sending', 'synced', 'rejected', 'dead')),
+            state TEXT NOT NULL CHECK (state = 'pending' OR state = 'sending' OR state = 'synced'
+                                       OR state = 'rejected' OR state = 'dead'),
             attempts INTEGER NOT NULL DEFAULT 0,
             next_attempt_at INTEGER NOT NULL DEFAULT 0,
             claim_id TEXT,
@@ -78,7 +80,8 @@ enum Schema {
         CREATE TABLE form_events (
             id INTEGER PRIMARY KEY,
             at INTEGER NOT NULL,
-            kind TEXT NOT NULL CHECK (kind IN ('view', 'start', 'submit', 'abandon', 'idle_reset')),
+            kind TEXT NOT NULL CHECK (kind = 'view' OR kind = 'start' OR kind = 'submit' OR kind = 'abandon'
+                                      OR kind = 'idle_reset'),
             kiosk TEXT NOT NULL,
             channel TEXT,
             lead_id TEXT
