@@ -434,8 +434,11 @@ struct JSONScanner {
     /// Whether the 8 bytes at `i` are all printable ASCII other than `"` and `\\` (SWAR tests from Bit
     /// Twiddling Hacks: "has a byte less than n" and "has a zero byte", exact as to whether there is any).
     @inline(__always)
-    func isPlainWord(at i: Int) -> Bool {
-        let w = UnsafeRawPointer(b.baseAddress! + i).loadUnaligned(as: UInt64.self)
+    func isPlainWord(at i: Int) -> Bool { JSONScanner.isPlainWord(UnsafeRawPointer(b.baseAddress! + i)) }
+
+    @inline(__always)
+    static func isPlainWord(_ p: UnsafeRawPointer) -> Bool {
+        let w = p.loadUnaligned(as: UInt64.self)
         let ones: UInt64 = 0x0101_0101_0101_0101
         let high: UInt64 = 0x8080_8080_8080_8080
         let control = (w &- ones &* 0x20) & ~w & high
@@ -855,6 +858,9 @@ public struct JSONWriter: Sendable {
         var i = 0
         let n = s.count
         while i < n {
+            // Skip 8 plain printable ASCII bytes at a time (the same SWAR test the scanner uses).
+            while i + 8 <= n && JSONScanner.isPlainWord(UnsafeRawPointer(s.baseAddress! + i)) { i += 8 }
+            guard i < n else { break }
             let c = s[i]
             if c >= 0x20 && c != ASCII.quote && c != ASCII.backslash && c != 0xE2 {
                 i += 1
@@ -907,5 +913,23 @@ public struct JSONWriter: Sendable {
             magnitude /= 10
         }
         out[start...].reverse()
+    }
+}
+extension JSONValue {
+    /// Parses a flat JSON object whose values are all strings (the store's `fields` column) straight into a
+    /// dictionary, without building a `JSONValue` tree. Non-string values are an error at their offset.
+    public static func parseStringObject(_ bytes: UnsafeBufferPointer<UInt8>) throws(JSONError) -> [String: String] {
+        var s = JSONScanner(bytes)
+        guard try s.peek() == ASCII.openBrace else { throw JSONError(offset: s.index, reason: .expectedValue) }
+        try s.enterContainer()
+        var out = [String: String](minimumCapacity: 8)
+        var first = true
+        while let key = try s.objectKey(isFirst: first) {
+            first = false
+            guard try s.peek() == ASCII.quote else { throw JSONError(offset: s.index, reason: .unexpectedCharacter) }
+            out[key.string] = try s.parseString()
+        }
+        try s.finish()
+        return out
     }
 }

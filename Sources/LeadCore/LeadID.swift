@@ -33,9 +33,8 @@ public enum LeadID {
 
     /// Whether `text` is a canonical lower-case hyphenated UUID (any version).
     public static func isValid(_ text: String) -> Bool {
-        let b = Array(text.utf8)
-        guard b.count == 36 else { return false }
-        for (i, c) in b.enumerated() {
+        guard text.utf8.count == 36 else { return false }
+        for (i, c) in text.utf8.enumerated() {
             if i == 8 || i == 13 || i == 18 || i == 23 {
                 if c != 0x2D { return false }
             } else if !((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66)) {

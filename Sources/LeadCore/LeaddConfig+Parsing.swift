@@ -419,6 +419,13 @@ extension LeaddConfig {
                     "invalid country \(INIParser.quoted(entry.value)) (expected an ISO 3166 code such as RU)"
                 )
             }
+            guard PhoneNumber.country(entry.value) != nil else {
+                throw reader.error(
+                    entry,
+                    "country \(INIParser.quoted(entry.value.uppercased())) is not in leadd's phone-number table "
+                        + "(known: \(PhoneNumber.countries.map(\.isoCode).sorted().joined(separator: " ")))"
+                )
+            }
             kiosk.country = entry.value.uppercased()
         }
     }

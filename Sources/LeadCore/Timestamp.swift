@@ -47,15 +47,15 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         let rem = Int(secs - Int64(days) * 86400)
         let (y, m, d) = Timestamp.civil(fromDays: days)
         func put(_ v: Int, _ width: Int) {
-            var digits = [UInt8](repeating: 0x30, count: width)
+            // Digits appended in place, most significant first: no temporary array per number.
+            var divisor = 1
+            for _ in 1..<width { divisor *= 10 }
             var v = v
-            var i = width - 1
-            while i >= 0 {
-                digits[i] = UInt8(0x30 + v % 10)
-                v /= 10
-                i -= 1
+            while divisor > 0 {
+                out.append(UInt8(0x30 + (v / divisor) % 10))
+                v %= divisor
+                divisor /= 10
             }
-            out.append(contentsOf: digits)
         }
         put(y, 4)
         out.append(0x2D)
@@ -76,7 +76,12 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     /// Parses RFC 3339 (`2026-11-22T09:58:41Z`, with optional fraction and a `Z` or `±HH:MM` offset);
     /// a bare date `2026-11-22` means midnight UTC.
     public init?(rfc3339 text: String) {
-        let b = Array(text.utf8)
+        var text = text
+        guard let parsed = text.withUTF8({ Timestamp.parse(rfc3339: $0) }) else { return nil }
+        self = parsed
+    }
+
+    static func parse(rfc3339 b: UnsafeBufferPointer<UInt8>) -> Timestamp? {
         func num(_ from: Int, _ count: Int) -> Int? {
             guard from + count <= b.count else { return nil }
             var v = 0
@@ -90,10 +95,7 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
             (1...12).contains(mo), (1...31).contains(d)
         else { return nil }
         var total = Int64(Timestamp.days(fromCivil: y, mo, d)) * 86_400_000
-        if b.count == 10 {
-            self.milliseconds = total
-            return
-        }
+        if b.count == 10 { return Timestamp(milliseconds: total) }
         guard b.count >= 19, b[10] == 0x54 || b[10] == 0x74 || b[10] == 0x20, let h = num(11, 2), b[13] == 0x3A,
             let mi = num(14, 2), b[16] == 0x3A, let s = num(17, 2), h < 24, mi < 60, s < 61
         else { return nil }
@@ -129,7 +131,7 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         } else {
             return nil
         }
-        self.milliseconds = total
+        return Timestamp(milliseconds: total)
     }
 
     // Howard Hinnant's days-from-civil algorithms (proleptic Gregorian).

@@ -82,24 +82,33 @@ struct Import: LeadCtlSubcommand {
             if lead.kiosk.isEmpty { lead.kiosk = kiosk }
         }
         if isJSON {
-            // Decode lazily, line by line, so memory stays flat for any file size.
+            // Decode on a second thread, a batch of lines at a time, while this one writes the database;
+            // memory stays bounded by the pipeline's depth whatever the file's size.
             var lines = LineSequence(input: input)
+            let pipeline = Pipeline<(Lead, [DeliveryInfo])> {
+                var batch: [(Lead, [DeliveryInfo])] = []
+                batch.reserveCapacity(1024)
+                while batch.count < 1024, let (line, number) = try lines.next() {
+                    if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+                    do {
+                        var (lead, deliveries) = try LeadJSON.decode(line)
+                        fill(&lead)
+                        batch.append((lead, deliveries))
+                    } catch {
+                        // Hand over what decoded before the bad line; the error follows it.
+                        if batch.isEmpty { throw CLIError.failure("\(file):\(number): \(error)") }
+                        lines.pushBack(line, number)
+                        return batch
+                    }
+                }
+                return batch.isEmpty ? nil : batch
+            }
             records = AnySequence {
                 AnyIterator {
                     guard failure == nil else { return nil }
-                    do {
-                        while let (line, number) = try lines.next() {
-                            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
-                            do {
-                                var (lead, deliveries) = try LeadJSON.decode(line)
-                                fill(&lead)
-                                return (lead, deliveries)
-                            } catch {
-                                failure = CLIError.failure("\(file):\(number): \(error)")
-                                return nil
-                            }
-                        }
-                    } catch let e as CLIError { failure = e } catch { failure = .failure("\(error)") }
+                    do { return try pipeline.next() } catch let e as CLIError { failure = e } catch {
+                        failure = .failure("\(error)")
+                    }
                     return nil
                 }
             }
@@ -140,10 +149,18 @@ struct LineSequence {
     private var offset = 0
     private var number = 0
     private var eof = false
+    private var pushedBack: ([UInt8], Int)?
 
     init(input: InputFile) { self.input = input }
 
+    /// Makes `next()` return this line again.
+    mutating func pushBack(_ line: [UInt8], _ number: Int) { pushedBack = (line, number) }
+
     mutating func next() throws -> ([UInt8], Int)? {
+        if let line = pushedBack {
+            pushedBack = nil
+            return line
+        }
         while true {
             if let nl = buffer[offset...].firstIndex(of: 0x0A) {
                 var line = Array(buffer[offset..<nl])

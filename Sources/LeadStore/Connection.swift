@@ -12,6 +12,8 @@ final class Connection {
     let handle: OpaquePointer
     let path: String
     private var cache: [String: Statement] = [:]
+    /// Hot-path statements keyed by the address of their literal SQL: no hashing of long SQL text per call.
+    private var literalCache: [UnsafeRawPointer: Statement] = [:]
 
     init(path: String, readOnly: Bool) throws(StoreError) {
         var db: OpaquePointer?
@@ -30,6 +32,7 @@ final class Connection {
 
     deinit {
         cache.removeAll()
+        literalCache.removeAll()
         sqlite3_close_v2(handle)
     }
 
@@ -59,6 +62,19 @@ final class Connection {
         return s
     }
 
+    /// A cached prepared statement for literal SQL, found by the literal's address (for per-lead hot paths).
+    func cached(_ sql: StaticString) throws(StoreError) -> Statement {
+        let key = UnsafeRawPointer(sql.utf8Start)
+        if let s = literalCache[key] {
+            s.reset()
+            return s
+        }
+        let text = sql.withUTF8Buffer { String(decoding: $0, as: UTF8.self) }
+        let s = try Statement(connection: self, sql: text)
+        literalCache[key] = s
+        return s
+    }
+
     /// A prepared statement that is not cached (one-off queries).
     func prepare(_ sql: String) throws(StoreError) -> Statement {
         try Statement(connection: self, sql: sql)
@@ -84,6 +100,7 @@ final class Connection {
     /// Resets every cached statement, releasing any read snapshot one of them still holds.
     func resetCached() {
         for s in cache.values { sqlite3_reset(s.handle) }
+        for s in literalCache.values { sqlite3_reset(s.handle) }
     }
 
     var changes: Int { Int(sqlite3_changes(handle)) }
@@ -146,6 +163,24 @@ final class Statement {
                 sqlite3_bind_text(handle, index, buf.baseAddress, Int32(buf.count), CSQLite_transient())
             }
         }
+        if rc != SQLITE_OK { throw connection.error(rc) }
+    }
+
+    /// Typed binds without building an array of `SQLValue`s (per-lead hot paths).
+    func bind(_ text: String?, at index: Int32) throws(StoreError) {
+        guard var text else {
+            let rc = sqlite3_bind_null(handle, index)
+            if rc != SQLITE_OK { throw connection.error(rc) }
+            return
+        }
+        let rc = text.withUTF8 { buf in
+            sqlite3_bind_text(handle, index, buf.baseAddress, Int32(buf.count), CSQLite_transient())
+        }
+        if rc != SQLITE_OK { throw connection.error(rc) }
+    }
+
+    func bind(_ value: Int64?, at index: Int32) throws(StoreError) {
+        let rc = value.map { sqlite3_bind_int64(handle, index, $0) } ?? sqlite3_bind_null(handle, index)
         if rc != SQLITE_OK { throw connection.error(rc) }
     }
 

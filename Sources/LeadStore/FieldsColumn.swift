@@ -12,16 +12,8 @@ enum FieldsColumn {
     }
 
     static func decode(_ bytes: UnsafeBufferPointer<UInt8>) throws -> [String: String] {
-        let value: JSONValue
-        do { value = try JSONValue.parse(bytes) } catch {
-            throw StoreError(.corrupt, "stored lead fields are not valid JSON: \(error)")
+        do { return try JSONValue.parseStringObject(bytes) } catch {
+            throw StoreError(.corrupt, "stored lead fields are not a JSON object of strings: \(error)")
         }
-        guard let members = value.objectValue else {
-            throw StoreError(.corrupt, "stored lead fields are not a JSON object")
-        }
-        var out: [String: String] = [:]
-        out.reserveCapacity(members.count)
-        for m in members { if let s = m.value.stringValue { out[m.key] = s } }
-        return out
     }
 }

@@ -30,7 +30,12 @@ extension LeadStore {
     /// The lead is stored in full even when it is a duplicate: nothing a visitor entered is dropped.
     @discardableResult
     public func capture(_ lead: Lead, form: FormSpec) throws -> Lead {
-        try db.transaction { try insert(lead, form: form, sinks: try sinkNames(), now: Timestamp.now()) }
+        try db.transaction {
+            guard let stored = try insert(lead, form: form, sinks: try sinkNames(), now: Timestamp.now()) else {
+                throw StoreError(.constraint, "a lead with id \(lead.id) is already stored")
+            }
+            return stored
+        }
     }
 
     /// The earliest lead of `event` (that is not itself a duplicate) sharing one of `keys`.
@@ -38,21 +43,26 @@ extension LeadStore {
         guard !keys.isEmpty else { return nil }
         // One statement: SQLite's multi-index OR uses the three partial indexes. min(seq) picks the earliest
         // match without the temporary b-tree an ORDER BY over a multi-index OR would build for every capture.
-        let s = try db.statement(
+        let s = try db.cached(
             """
             SELECT min(seq), lead_id FROM leads WHERE event = ?1 AND duplicate_of IS NULL AND lead_id != ?5
               AND (email_key = ?2 OR phone_key = ?3 OR badge_key = ?4)
             """)
         defer { s.reset() }
-        try s.bind([.text(event), .opt(keys.email), .opt(keys.phone), .opt(keys.badgeID), .text(leadID ?? "")])
+        try s.bind(event, at: 1)
+        try s.bind(keys.email, at: 2)
+        try s.bind(keys.phone, at: 3)
+        try s.bind(keys.badgeID, at: 4)
+        try s.bind(leadID ?? "", at: 5)
         return try s.step() ? s.optText(1) : nil
     }
 
-    /// Inserts inside the caller's transaction. Returns the lead as stored.
+    /// Inserts inside the caller's transaction. Returns the lead as stored, or nil when a lead with its id is
+    /// already stored (nothing is changed then).
     /// `sinks` are the sinks to queue it for (all of them: read once per transaction by the caller).
     func insert(
         _ lead: Lead, form: FormSpec, sinks: [String], now: Timestamp, computeDuplicate: Bool = true
-    ) throws -> Lead {
+    ) throws -> Lead? {
         var lead = lead
         guard LeadID.isValid(lead.id) else {
             throw StoreError(.invalidArgument, "invalid lead id \"\(lead.id)\" (expected a lower-case UUID)")
@@ -61,44 +71,53 @@ extension LeadStore {
         if computeDuplicate && lead.duplicateOf == nil {
             lead.duplicateOf = try findOriginal(event: lead.event, keys: keys, excluding: lead.id)
         }
-        let s = try db.statement(
+        let s = try db.cached(
             """
             INSERT INTO leads (lead_id, revision, event, kiosk, captured_at, channel, device, fields,
                 consent_given, consent_sha256, consent_language, consent_at, rating, notes, badge_id, duplicate_of,
                 email_key, phone_key, badge_key, updated_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (lead_id) DO NOTHING
             """)
         try bindLead(lead, keys: keys, to: s, now: now)
         while try s.step() {}
+        guard db.changes > 0 else { return nil }
         let seq = db.lastInsertRowID
         // Row by row: an INSERT … SELECT FROM sinks would build a temporary b-tree for every lead.
-        let queue = try db.statement(
+        let queue = try db.cached(
             "INSERT INTO deliveries (lead_seq, sink, revision, state, updated_at) VALUES (?, ?, ?, 'pending', ?)")
         for sink in sinks {
-            try queue.run([.int(seq), .text(sink), .int(Int64(lead.revision)), .int(now.milliseconds)])
+            try queue.bind(seq, at: 1)
+            try queue.bind(sink, at: 2)
+            try queue.bind(Int64(lead.revision), at: 3)
+            try queue.bind(now.milliseconds, at: 4)
+            while try queue.step() {}
             queue.reset()
         }
         return lead
     }
 
     func bindLead(_ lead: Lead, keys: DedupKeys, to s: Statement, now: Timestamp) throws {
-        try s.bind([
-            .text(lead.id), .int(Int64(lead.revision)), .text(lead.event), .text(lead.kiosk),
-            .int(lead.capturedAt.milliseconds), .text(lead.channel.rawValue), .opt(lead.device),
-        ])
+        try s.bind(lead.id, at: 1)
+        try s.bind(Int64(lead.revision), at: 2)
+        try s.bind(lead.event, at: 3)
+        try s.bind(lead.kiosk, at: 4)
+        try s.bind(lead.capturedAt.milliseconds, at: 5)
+        try s.bind(lead.channel.rawValue, at: 6)
+        try s.bind(lead.device, at: 7)
         try s.bindText(FieldsColumn.encode(lead.fields), at: 8)
-        try s.bind(lead.consent.map { .int($0.given ? 1 : 0) } ?? .null, at: 9)
-        try s.bind(.opt(lead.consent?.textSHA256), at: 10)
-        try s.bind(.opt(lead.consent?.language), at: 11)
-        try s.bind(.opt(lead.consent?.at.milliseconds), at: 12)
-        try s.bind(.opt(lead.rating?.rawValue), at: 13)
-        try s.bind(.text(lead.notes), at: 14)
-        try s.bind(.opt(lead.badgeID), at: 15)
-        try s.bind(.opt(lead.duplicateOf), at: 16)
-        try s.bind(.opt(keys.email), at: 17)
-        try s.bind(.opt(keys.phone), at: 18)
-        try s.bind(.opt(keys.badgeID), at: 19)
-        try s.bind(.int(now.milliseconds), at: 20)
+        try s.bind(lead.consent.map { $0.given ? 1 : 0 }, at: 9)
+        try s.bind(lead.consent?.textSHA256, at: 10)
+        try s.bind(lead.consent?.language, at: 11)
+        try s.bind(lead.consent?.at.milliseconds, at: 12)
+        try s.bind(lead.rating?.rawValue, at: 13)
+        try s.bind(lead.notes, at: 14)
+        try s.bind(lead.badgeID, at: 15)
+        try s.bind(lead.duplicateOf, at: 16)
+        try s.bind(keys.email, at: 17)
+        try s.bind(keys.phone, at: 18)
+        try s.bind(keys.badgeID, at: 19)
+        try s.bind(now.milliseconds, at: 20)
     }
 
     /// The lead with `id`, or nil. A unique prefix of at least 8 characters also finds it.

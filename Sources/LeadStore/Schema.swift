@@ -94,6 +94,26 @@ enum Schema {
             fields TEXT NOT NULL,
             imported_at INTEGER NOT NULL
         ) WITHOUT ROWID;
+        """,
+        // 2: sync batches, frozen when formed (a retry resends the same id and bytes, also after a crash),
+        // and what a paused sink's configuration looked like when it was paused.
         """
+        CREATE TABLE batches (
+            seq INTEGER PRIMARY KEY,
+            batch_id TEXT NOT NULL UNIQUE,
+            sink TEXT NOT NULL REFERENCES sinks (name) ON DELETE CASCADE,
+            created_at INTEGER NOT NULL,
+            body BLOB NOT NULL,                    -- the request body, byte for byte
+            lead_ids TEXT NOT NULL,                -- newline-separated, in body order
+            failures INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at INTEGER NOT NULL DEFAULT 0,
+            retry_kind TEXT,                       -- backoff | receiver
+            holder TEXT,                           -- the process sending it now
+            lease_until INTEGER,
+            last_error TEXT
+        );
+        CREATE INDEX batches_sink ON batches (sink, seq);
+        ALTER TABLE sinks ADD COLUMN paused_fingerprint TEXT;
+        """,
     ]
 }

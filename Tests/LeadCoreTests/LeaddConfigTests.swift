@@ -486,6 +486,7 @@ private struct TemporaryDirectory {
     @Test(arguments: [
         ("[Kiosk]\nEvent=e\nLanguage=de\n", 3, "Language"),
         ("[Kiosk]\nEvent=e\nCountry=RUS\n", 3, "Country"),
+        ("[Kiosk]\nEvent=e\nCountry=XX\n", 3, "Country"),
         ("[Kiosk]\nEvent=e\nDataDirectory=data\n", 3, "DataDirectory"),
         ("[Kiosk]\nEvent=e\nID=booth a1\n", 3, "ID"),
         ("[Kiosk]\nEvent=e\n[Terminal]\nTTY=tty1\n", 4, "TTY"),
