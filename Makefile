@@ -6,7 +6,7 @@ DEBS := pkg-config libsqlite3-dev libsystemd-dev libcurl4-openssl-dev libssl-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE_DIR := .build/release
 
-.PHONY: deps build test demo bench lint format release clean
+.PHONY: deps build test demo tour bench lint format release clean
 
 deps:
 	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -22,12 +22,19 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
+# The kiosk form in this terminal on the embedded default config; data in ./leadd-demo/; Ctrl-C quits.
 demo: build
+	.build/debug/leadd --demo
+	@echo "Stored leads: .build/debug/leadctl --db leadd-demo/leads.sqlite3 list"
+
+# A scripted tour of leadctl on ./leadd-demo/ (no terminal form).
+tour: build
 	@scripts/demo.sh .build/debug
 
 bench: deps
-	$(SWIFT) build -c release --product leadd-bench --product leadctl
-	$(RELEASE_DIR)/leadd-bench
+	$(SWIFT) build -c release --static-swift-stdlib
+	strip -o .build/leadd.stripped $(RELEASE_DIR)/leadd
+	BENCH_STRIPPED_LEADD=.build/leadd.stripped $(RELEASE_DIR)/leadd-bench
 
 lint:
 	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests Benchmarks
@@ -36,9 +43,10 @@ format:
 	$(SWIFT) format format --in-place --recursive Package.swift Sources Tests Benchmarks
 
 release: deps
+	$(SWIFT) build -c release --static-swift-stdlib --product leadd
 	$(SWIFT) build -c release --static-swift-stdlib --product leadctl
-	strip $(RELEASE_DIR)/leadctl
-	@ls -l $(RELEASE_DIR)/leadctl
+	strip $(RELEASE_DIR)/leadd $(RELEASE_DIR)/leadctl
+	@ls -l $(RELEASE_DIR)/leadd $(RELEASE_DIR)/leadctl
 
 clean:
 	rm -rf .build leadd-demo

@@ -5,14 +5,17 @@ let package = Package(
     name: "leadd",
     platforms: [.macOS(.v15)],
     products: [
+        .executable(name: "leadd", targets: ["leadd"]),
         .executable(name: "leadctl", targets: ["leadctl"]),
         .executable(name: "leadd-bench", targets: ["leadd-bench"]),
         .library(name: "LeadCore", targets: ["LeadCore"]),
         .library(name: "LeadStore", targets: ["LeadStore"]),
+        .library(name: "LeadSync", targets: ["LeadSync"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         // System C libraries (Debian -dev packages; present on Raspberry Pi OS).
@@ -26,9 +29,44 @@ let package = Package(
         .target(name: "LeadCore"),
         .target(name: "LeadStore", dependencies: ["LeadCore", "CSQLite"]),
         .target(
+            name: "LeadCapture",
+            dependencies: [
+                "LeadCore", "LeadStore", "CNcurses",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "Systemd",
+            dependencies: [
+                "CSystemd",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "LeaddKit",
+            dependencies: [
+                "LeadCore", "LeadStore", "LeadCapture", "Systemd", "LeadSync",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(name: "leadd", dependencies: ["LeaddKit"]),
+        .target(
+            name: "LeadSync",
+            dependencies: [
+                "LeadCore", "LeadStore", "CCurl", "COpenSSL",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
             name: "LeadCtlKit",
             dependencies: [
-                "LeadCore", "LeadStore",
+                "LeadCore", "LeadStore", "LeadSync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -39,7 +77,16 @@ let package = Package(
             path: "Benchmarks/leadd-bench"
         ),
 
+        // Test support: a real pseudo-terminal driver, a notify socket, process helpers (may use Foundation).
+        .target(name: "LeaddTesting", dependencies: ["LeadCore", "CSQLite", "COpenSSL"], path: "Tests/LeaddTesting"),
         .testTarget(name: "LeadCoreTests", dependencies: ["LeadCore"]),
+        .testTarget(name: "LeadCaptureTests", dependencies: ["LeadCapture", "LeadCore", "LeadStore", "LeaddTesting"]),
+        .testTarget(name: "SystemdTests", dependencies: ["Systemd", "LeaddTesting"]),
+        .testTarget(
+            name: "LeaddTests",
+            dependencies: ["LeaddKit", "LeadCore", "LeadStore", "LeadSync", "LeaddTesting", "leadd", "leadctl"]
+        ),
+        .testTarget(name: "LeadSyncTests", dependencies: ["LeadSync", "LeadCore", "LeadStore", "LeaddTesting"]),
         .testTarget(name: "LeadStoreTests", dependencies: ["LeadCore", "LeadStore", "CSQLite"]),
         .testTarget(name: "LeadCtlTests", dependencies: ["LeadCtlKit", "LeadCore", "LeadStore", "leadctl"]),
         .testTarget(

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# A short scripted tour of leadctl on a throwaway database in ./leadd-demo/.
+# A short scripted tour of leadctl on a throwaway database in ./leadd-demo/tour/ (`make tour`).
 set -euo pipefail
 bin=${1:-.build/debug}
-dir=leadd-demo
+dir=leadd-demo/tour
 mkdir -p "$dir"
 cat > "$dir/leadd.conf" <<CONF
 [Kiosk]

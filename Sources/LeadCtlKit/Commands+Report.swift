@@ -163,7 +163,7 @@ enum AttendeeColumns {
     static let synonyms: [String: String] = [
         "first name": "first_name", "firstname": "first_name", "given name": "first_name", "имя": "first_name",
         "last name": "last_name", "lastname": "last_name", "surname": "last_name", "family name": "last_name",
-        "фамилия": "last_name", "e-mail": "email", "email address": "email", "mail": "email", "почта": "email",
+        "фамилия": "last_name", "e mail": "email", "email address": "email", "mail": "email", "почта": "email",
         "phone number": "phone", "mobile": "phone", "tel": "phone", "telephone": "phone", "телефон": "phone",
         "organization": "company", "organisation": "company", "org": "company", "компания": "company",
         "title": "job_title", "job title": "job_title", "position": "job_title", "должность": "job_title",

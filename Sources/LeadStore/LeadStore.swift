@@ -37,9 +37,14 @@ public final class LeadStore {
         sqlite3_busy_timeout(db.handle, LeadStore.busyTimeoutMilliseconds)
         try db.execute("PRAGMA foreign_keys = ON")
         // Reading the header detects a foreign or non-database file before anything is written.
-        let appID = try db.scalarInt("PRAGMA application_id") ?? 0
-        let version = try db.scalarInt("PRAGMA user_version") ?? 0
-        let objects = try db.scalarInt("SELECT count(*) FROM sqlite_master") ?? 0
+        // One read transaction: another process may commit the first migration between separate reads, and
+        // a half-seen migration would look like a foreign database.
+        let (appID, version, objects) = try db.transaction(immediate: false) {
+            (
+                try db.scalarInt("PRAGMA application_id") ?? 0, try db.scalarInt("PRAGMA user_version") ?? 0,
+                try db.scalarInt("SELECT count(*) FROM sqlite_master") ?? 0
+            )
+        }
         if appID != Schema.applicationID && (appID != 0 || objects > 0) {
             throw StoreError(
                 .foreignDatabase,
@@ -126,9 +131,15 @@ public final class LeadStore {
             throw StoreError(.invalidArgument, "\(destination): already exists; leadd never overwrites a file")
         }
         let partial = destination + ".partial"
-        unlink(partial)
+        // O_EXCL and no unlink first: a file that happens to have this name is not ours to remove.
         let fd = open(partial, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        if fd < 0 { throw StoreError(.cantOpen, "\(partial): \(String(cString: strerror(errno)))") }
+        if fd < 0 {
+            let e = errno
+            throw StoreError(
+                .cantOpen,
+                "\(partial): \(String(cString: strerror(e)))"
+                    + (e == EEXIST ? " (left by an interrupted backup? remove it and try again)" : ""))
+        }
         close(fd)
         do {
             let target = try Connection(path: partial, readOnly: false)

@@ -194,7 +194,10 @@ private func written(_ body: (inout JSONWriter) -> Void) -> String {
         w.member("nil", nil as String?)
         w.endObject()
     }
-    #expect(s == #"{"z":"last?","a":1,"list":[-7,true,null,{},[],null],"t":"2026-11-27T09:58:41.123Z","b":false,"nil":null}"#)
+    let expected =
+        #"{"z":"last?","a":1,"list":[-7,true,null,{},[],null],"#
+        + #""t":"2026-11-27T09:58:41.123Z","b":false,"nil":null}"#
+    #expect(s == expected)
 }
 
 @Test func writerNumbers() {

@@ -52,14 +52,19 @@ private func decodeError(header: [String], row: [String]) -> LeadDecodingError? 
         LeadCSV.header(fieldNames: names) == [
             "lead_id", "captured_at", "event", "kiosk", "channel", "first_name", "last_name", "email", "phone",
             "company", "job_title", "interest", "consent", "rating", "notes", "duplicate_of",
-        ])
+        ]
+    )
 }
 
 @Test func leadRoundTripsThroughCSV() throws {
     let lead = trickyLead()
     var plain = Lead(
-        event: "e", kiosk: "k", capturedAt: Timestamp(milliseconds: 1), channel: .scanner,
-        fields: ["email": "x@y.z"])
+        event: "e",
+        kiosk: "k",
+        capturedAt: Timestamp(milliseconds: 1),
+        channel: .scanner,
+        fields: ["email": "x@y.z"]
+    )
     plain.notes = ""
     for excel in [false, true] {
         let table = try rows(export([lead, plain], excel: excel))
@@ -86,13 +91,20 @@ private func decodeError(header: [String], row: [String]) -> LeadDecodingError? 
 
 @Test func rowFormatting() {
     let lead = Lead(
-        id: "0193a5c1-7e2a-7b3c-9d4e-5f6a7b8c9d0e", event: "ev", kiosk: "k1", capturedAt: Timestamp(milliseconds: 0),
-        channel: .serialTerminal, fields: ["first_name": "A", "email": "a@b.c"], notes: "n")
+        id: "0193a5c1-7e2a-7b3c-9d4e-5f6a7b8c9d0e",
+        event: "ev",
+        kiosk: "k1",
+        capturedAt: Timestamp(milliseconds: 0),
+        channel: .serialTerminal,
+        fields: ["first_name": "A", "email": "a@b.c"],
+        notes: "n"
+    )
     var out: [UInt8] = []
     LeadCSV.appendRow(lead, fieldNames: ["first_name", "email", "phone"], excel: false, to: &out)
     #expect(
         String(decoding: out, as: UTF8.self)
-            == "0193a5c1-7e2a-7b3c-9d4e-5f6a7b8c9d0e,1970-01-01T00:00:00.000Z,ev,k1,serial-terminal,A,a@b.c,,no,,n,\n")
+            == "0193a5c1-7e2a-7b3c-9d4e-5f6a7b8c9d0e,1970-01-01T00:00:00.000Z,ev,k1,serial-terminal,A,a@b.c,,no,,n,\n"
+    )
 }
 
 @Test func excelExportStartsWithBOMAndEndsLinesWithCRLF() {
@@ -128,7 +140,9 @@ private func decodeError(header: [String], row: [String]) -> LeadDecodingError? 
 @Test func decodeRowConsentYesIsGivenAtCaptureTime() throws {
     let header = ["lead_id", "captured_at", "channel", "consent"]
     let lead = try LeadCSV.decodeRow(
-        header: header, row: ["0193a5c1-7e2a-7b3c-9d4e-5f6a7b8c9d0e", "2026-11-22T09:58:41Z", "staff", "yes"])
+        header: header,
+        row: ["0193a5c1-7e2a-7b3c-9d4e-5f6a7b8c9d0e", "2026-11-22T09:58:41Z", "staff", "yes"]
+    )
     #expect(lead.consent == Consent(given: true, textSHA256: "", language: "", at: lead.capturedAt))
 }
 

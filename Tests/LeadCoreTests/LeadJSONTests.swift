@@ -24,8 +24,11 @@ private func sampleLead() -> Lead {
             "aa_extra": "=HYPERLINK(\"http://evil\",\"x\")",
         ],
         consent: Consent(
-            given: true, textSHA256: String(repeating: "ab", count: 32), language: "ru",
-            at: Timestamp(rfc3339: "2026-11-22T09:58:40Z")!),
+            given: true,
+            textSHA256: String(repeating: "ab", count: 32),
+            language: "ru",
+            at: Timestamp(rfc3339: "2026-11-22T09:58:40Z")!
+        ),
         rating: .hot,
         notes: "wants a demo, \"soon\"\nline 2\r\nline 3\u{2028}tab\there 👍🏽",
         badgeID: "B-000123",
@@ -72,7 +75,12 @@ private let minimal = #"{"lead_id":"0193a5c1-7e2a-7b3c-9d4e-5f6a7b8c9d0e","captu
 
 @Test func minimalLeadRoundTrips() throws {
     let lead = Lead(
-        event: "e", kiosk: "k", capturedAt: Timestamp(milliseconds: 0), channel: .keyboard, fields: [:])
+        event: "e",
+        kiosk: "k",
+        capturedAt: Timestamp(milliseconds: 0),
+        channel: .keyboard,
+        fields: [:]
+    )
     var out: [UInt8] = []
     LeadJSON.appendExportRecord(lead, deliveries: [], fieldOrder: formOrder, to: &out)
     #expect(try LeadJSON.decode(out).lead == lead)
@@ -86,12 +94,14 @@ private let minimal = #"{"lead_id":"0193a5c1-7e2a-7b3c-9d4e-5f6a7b8c9d0e","captu
         doc.objectValue?.map(\.key) == [
             "lead_id", "revision", "captured_at", "channel", "fields", "consent", "rating", "notes", "badge_id",
             "duplicate_of",
-        ])
+        ]
+    )
     // Form order first (only the fields the lead has), then the others sorted.
     #expect(
         doc["fields"]?.objectValue?.map(\.key) == [
             "first_name", "last_name", "email", "phone", "company", "interest", "aa_extra", "zz_extra",
-        ])
+        ]
+    )
     #expect(doc["consent"]?.objectValue?.map(\.key) == ["given", "text_sha256", "language", "at"])
     #expect(doc["captured_at"]?.stringValue == "2026-11-22T09:58:41.123Z")
     #expect(doc["consent"]?["at"]?.stringValue == "2026-11-22T09:58:40.000Z")
@@ -106,7 +116,8 @@ private let minimal = #"{"lead_id":"0193a5c1-7e2a-7b3c-9d4e-5f6a7b8c9d0e","captu
     let doc = try JSONValue.parse(out)
     #expect(doc.objectValue?.map(\.key).suffix(4) == ["event", "kiosk", "device", "deliveries"])
     #expect(
-        doc["deliveries"]?[0]?.objectValue?.map(\.key) == ["sink", "state", "remote_id", "attempts", "last_error"])
+        doc["deliveries"]?[0]?.objectValue?.map(\.key) == ["sink", "state", "remote_id", "attempts", "last_error"]
+    )
     #expect(doc["deliveries"]?[1]?["remote_id"]?.isNull == true)
     #expect(doc["deliveries"]?[1]?["attempts"]?.intValue == 4)
 }
@@ -189,8 +200,10 @@ private let minimal = #"{"lead_id":"0193a5c1-7e2a-7b3c-9d4e-5f6a7b8c9d0e","captu
     #expect(decodeError(minimal + fields + #","revision":0}"#)?.key == "revision")
     #expect(decodeError(minimal + fields + #","revision":"2"}"#)?.key == "revision")
     #expect(decodeError(minimal + fields + #","rating":"lukewarm"}"#)?.key == "rating")
-    #expect(decodeError(minimal + fields + #","consent":{"given":"yes","at":"2026-11-22T09:58:41Z"}}"#)?.key
-        == "consent.given")
+    #expect(
+        decodeError(minimal + fields + #","consent":{"given":"yes","at":"2026-11-22T09:58:41Z"}}"#)?.key
+            == "consent.given"
+    )
     #expect(decodeError(minimal + fields + #","consent":{"given":true}}"#)?.key == "consent.at")
     #expect(decodeError(minimal + fields + #","deliveries":[{"sink":"crm"}]}"#)?.key == "deliveries[0].state")
     #expect(decodeError(minimal + fields + #","duplicate_of":"x"}"#)?.key == "duplicate_of")
@@ -205,4 +218,43 @@ private let minimal = #"{"lead_id":"0193a5c1-7e2a-7b3c-9d4e-5f6a7b8c9d0e","captu
     let error = decodeError(minimal + #""channel":"keyboard","fields":{},}"#)
     #expect(error?.jsonError?.reason == .trailingComma)
     #expect(error?.key == "")
+}
+
+@Test func decodeHoldsTheWholeRecordToStrictJSON() {
+    let body = minimal + #""channel":"keyboard","fields":{}"#
+    #expect(decodeError(body + "}x")?.jsonError?.reason == .trailingGarbage)
+    #expect(decodeError(body + #","future":[1,]}"#)?.jsonError?.reason == .trailingComma)
+    #expect(decodeError(body + #","future":"\ud800"}"#)?.jsonError?.reason == .loneSurrogate)
+    #expect(decodeError(body + #","deliveries":[{"sink":"a","state":"b"},]}"#)?.jsonError?.reason == .trailingComma)
+    let deep = String(repeating: "[", count: 70) + String(repeating: "]", count: 70)
+    #expect(decodeError(body + #","future":"# + deep + "}")?.jsonError?.reason == .tooDeep)
+    #expect(decodeError(body)?.jsonError?.reason == .unexpectedEnd)
+    #expect(decodeError("nope")?.jsonError?.reason == .unexpectedCharacter)
+    #expect(decodeError("xyz")?.jsonError?.reason == .expectedValue)
+    #expect(decodeError(#""a string""#)?.description == "the record must be a JSON object")
+}
+
+@Test func decodeAcceptsEscapedKeysAndSlices() throws {
+    let text =
+        #"  {"lead_\u0069d":"0193a5c1-7e2a-7b3c-9d4e-5f6a7b8c9d0e","captured_at":"2026-11-22T09:58:41Z","#
+        + #""channel":"scanner","fields":{"f\u00fcr":"x\"y"},"rating":null,"deliveries":null} "#
+    let bytes = Array(("garbage" + text + "garbage").utf8)
+    let (lead, _) = try LeadJSON.decode(bytes[7..<(bytes.count - 7)])
+    #expect(lead.id == "0193a5c1-7e2a-7b3c-9d4e-5f6a7b8c9d0e")
+    #expect(lead.fields == ["für": "x\"y"])
+    #expect(try LeadJSON.decode(text.utf8).lead == lead)
+}
+
+@Test func decodeFromParsedValueMatchesBytes() throws {
+    var out = Array(#"{"leads":["#.utf8)
+    LeadJSON.appendPayload(sampleLead(), fieldOrder: formOrder, to: &out)
+    out += Array("]}".utf8)
+    let batch = try JSONValue.parse(out)
+    let fromValue = try LeadJSON.decode(try #require(batch["leads"]?[0]))
+    var expected = sampleLead()
+    expected.event = ""
+    expected.kiosk = ""
+    expected.device = nil
+    #expect(fromValue.lead == expected)
+    #expect(throws: LeadDecodingError.self) { try LeadJSON.decode(JSONValue.array([])) }
 }

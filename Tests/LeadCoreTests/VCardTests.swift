@@ -44,8 +44,15 @@ private let id = "0193a5c1-7e2a-7b3c-9d4e-5f6a7b8c9d0e"
 
 private func lead(fields: [String: String], notes: String = "", rating: Rating? = nil) -> Lead {
     Lead(
-        id: id, event: "e", kiosk: "k", capturedAt: Timestamp(rfc3339: "2026-11-22T09:58:41.123Z")!,
-        channel: .keyboard, fields: fields, rating: rating, notes: notes)
+        id: id,
+        event: "e",
+        kiosk: "k",
+        capturedAt: Timestamp(rfc3339: "2026-11-22T09:58:41.123Z")!,
+        channel: .keyboard,
+        fields: fields,
+        rating: rating,
+        notes: notes
+    )
 }
 
 @Test func writesVCard4WithContactProperties() {
@@ -54,7 +61,9 @@ private func lead(fields: [String: String], notes: String = "", rating: Rating? 
             "first_name": "Анна", "last_name": "Петрова", "email": "anna@example.ru", "phone": "+79161234567",
             "company": "ООО Ромашка", "job_title": "CTO", "interest": "pricing",
         ],
-        notes: "wants a demo", rating: .hot)
+        notes: "wants a demo",
+        rating: .hot
+    )
     #expect(
         unfolded(vcard(card)) == [
             "BEGIN:VCARD",
@@ -69,13 +78,15 @@ private func lead(fields: [String: String], notes: String = "", rating: Rating? 
             "UID:urn:uuid:\(id)",
             "REV:20261122T095841Z",
             "END:VCARD",
-        ])
+        ]
+    )
 }
 
 @Test func escapesTextValues() {
     let card = lead(
         fields: ["first_name": "a,b", "last_name": "c;d", "company": "back\\slash"],
-        notes: "one\ntwo\r\nthree\rfour\u{7}")
+        notes: "one\ntwo\r\nthree\rfour\u{7}"
+    )
     let lines = unfolded(vcard(card))
     #expect(lines.contains("FN:a\\,b c\\;d"))
     #expect(lines.contains("N:c\\;d;a\\,b;;;"))

@@ -10,10 +10,19 @@ struct LeadStoreLeadsTests {
             let store = try LeadStore(path: dir + "/leads.sqlite3")
             let at = Timestamp(milliseconds: 1_795_000_000_123)
             var lead = Lead(
-                event: "Expo 2026", kiosk: "booth-7", capturedAt: at, channel: .scanner, device: "/dev/ttyACM0",
-                fields: ["first_name": "Анна", "last_name": "Петрова", "email": "anna@example.ru", "interest": "pricing"],
-                consent: Consent(text: "I agree", language: "ru", at: at.adding(seconds: 2)), rating: .warm,
-                notes: "line one\nline two", badgeID: "B-1001")
+                event: "Expo 2026",
+                kiosk: "booth-7",
+                capturedAt: at,
+                channel: .scanner,
+                device: "/dev/ttyACM0",
+                fields: [
+                    "first_name": "Анна", "last_name": "Петрова", "email": "anna@example.ru", "interest": "pricing",
+                ],
+                consent: Consent(text: "I agree", language: "ru", at: at.adding(seconds: 2)),
+                rating: .warm,
+                notes: "line one\nline two",
+                badgeID: "B-1001"
+            )
             lead.revision = 1
             let stored = try store.capture(lead, form: .default)
             #expect(stored == lead)
@@ -89,7 +98,10 @@ struct LeadStoreLeadsTests {
         try withTemporaryDirectory { dir in
             let store = try LeadStore(path: dir + "/leads.sqlite3")
             let first = try store.capture(makeLead("A", email: "a@example.com", phone: "+79161234567"), form: .default)
-            let second = try store.capture(makeLead("B", email: "b@example.com", phone: "+7 916 123-45-67"), form: .default)
+            let second = try store.capture(
+                makeLead("B", email: "b@example.com", phone: "+7 916 123-45-67"),
+                form: .default
+            )
             #expect(second.duplicateOf == first.id)
         }
     }
@@ -109,9 +121,15 @@ struct LeadStoreLeadsTests {
         try withTemporaryDirectory { dir in
             let store = try LeadStore(path: dir + "/leads.sqlite3")
             let first = try store.capture(makeLead("A", email: "a@example.com"), form: .default)
-            let second = try store.capture(makeLead("B", email: "a@example.com", phone: "+4915112345678"), form: .default)
+            let second = try store.capture(
+                makeLead("B", email: "a@example.com", phone: "+4915112345678"),
+                form: .default
+            )
             // Matches the second lead by phone and the first by email: the earliest original wins.
-            let third = try store.capture(makeLead("C", email: "A@example.com", phone: "+4915112345678"), form: .default)
+            let third = try store.capture(
+                makeLead("C", email: "A@example.com", phone: "+4915112345678"),
+                form: .default
+            )
             #expect(second.duplicateOf == first.id)
             #expect(third.duplicateOf == first.id)
         }
@@ -157,9 +175,27 @@ struct LeadStoreLeadsTests {
     @Test func uniqueIDPrefixFindsALead() throws {
         try withTemporaryDirectory { dir in
             let store = try LeadStore(path: dir + "/leads.sqlite3")
-            let a = Lead(id: "0190aaaa-0000-7000-8000-000000000001", event: "E", kiosk: "k", channel: .staff, fields: [:])
-            let b = Lead(id: "0190aaaa-0000-7000-8000-000000000002", event: "E", kiosk: "k", channel: .staff, fields: [:])
-            let c = Lead(id: "0190bbbb-0000-7000-8000-000000000003", event: "E", kiosk: "k", channel: .staff, fields: [:])
+            let a = Lead(
+                id: "0190aaaa-0000-7000-8000-000000000001",
+                event: "E",
+                kiosk: "k",
+                channel: .staff,
+                fields: [:]
+            )
+            let b = Lead(
+                id: "0190aaaa-0000-7000-8000-000000000002",
+                event: "E",
+                kiosk: "k",
+                channel: .staff,
+                fields: [:]
+            )
+            let c = Lead(
+                id: "0190bbbb-0000-7000-8000-000000000003",
+                event: "E",
+                kiosk: "k",
+                channel: .staff,
+                fields: [:]
+            )
             for lead in [a, b, c] { try store.capture(lead, form: .default) }
             #expect(try store.lead(id: "0190bbbb")?.id == c.id)
             #expect(try store.lead(id: "0190aaaa-0000-7000-8000-000000000002")?.id == b.id)
@@ -225,7 +261,13 @@ struct LeadStoreLeadsTests {
         try withTemporaryDirectory { dir in
             let store = try LeadStore(path: dir + "/leads.sqlite3")
             let lead = try store.capture(makeLead(email: "a@example.com"), form: .default)
-            let same = try store.edit(id: lead.id, fields: lead.fields, rating: .some(nil), appendNote: "", form: .default)
+            let same = try store.edit(
+                id: lead.id,
+                fields: lead.fields,
+                rating: .some(nil),
+                appendNote: "",
+                form: .default
+            )
             #expect(same.revision == 1)
             #expect(try store.revisionHistory(id: lead.id).isEmpty)
         }

@@ -27,7 +27,11 @@ struct LeadStoreQueueTests {
             #expect(try store.ensureSinks(["crm", "usb"]) == [:])
             #expect(try store.sinkNames() == ["crm", "usb"])
             for lead in leads {
-                #expect(try store.deliveries(leadID: lead.id).map { "\($0.sink):\($0.state)" } == ["crm:pending", "usb:pending"])
+                #expect(
+                    try store.deliveries(leadID: lead.id).map { "\($0.sink):\($0.state)" } == [
+                        "crm:pending", "usb:pending",
+                    ]
+                )
             }
             // A lead captured later is queued for every known sink.
             let later = try store.capture(makeLead(email: "later@example.com"), form: .default)
@@ -66,7 +70,8 @@ struct LeadStoreQueueTests {
             do {
                 let store = try LeadStore(path: path)
                 try store.ensureSinks(["crm"])
-                try captureLeads(120, into: store)
+                let leads = (0..<120).map { (makeLead("L\($0)", email: "l\($0)@example.com"), [DeliveryInfo]()) }
+                #expect(try store.importLeads(leads, form: .default).added == 120)
             }
             let collected = Collected()
             DispatchQueue.concurrentPerform(iterations: 2) { worker in
@@ -100,17 +105,25 @@ struct LeadStoreQueueTests {
             // Still leased: nobody else gets it.
             #expect(try store.claimBatch(sink: "crm", limit: 10, leaseSeconds: 30, now: t0.adding(seconds: 29)) == nil)
             // The first claimer died; once the lease is over another one takes the lead.
-            let second = try #require(try store.claimBatch(sink: "crm", limit: 10, leaseSeconds: 30, now: t0.adding(seconds: 31)))
+            let second = try #require(
+                try store.claimBatch(sink: "crm", limit: 10, leaseSeconds: 30, now: t0.adding(seconds: 31))
+            )
             #expect(second.leads.map(\.lead.id) == [lead.id])
             #expect(second.leads.first?.attempts == 2)
             #expect(second.claimID != first.claimID)
             // A late answer for the first claim must not decide the lead's fate.
             let stale = try store.recordResults(
-                claimID: first.claimID, sink: "crm", outcomes: [lead.id: .rejected(reason: "late")])
+                claimID: first.claimID,
+                sink: "crm",
+                outcomes: [lead.id: .rejected(reason: "late")]
+            )
             #expect(stale == 0)
             #expect(try store.deliveries(leadID: lead.id).first?.state == "sending")
             let applied = try store.recordResults(
-                claimID: second.claimID, sink: "crm", outcomes: [lead.id: .synced(remoteID: "crm-42")])
+                claimID: second.claimID,
+                sink: "crm",
+                outcomes: [lead.id: .synced(remoteID: "crm-42")]
+            )
             #expect(applied == 1)
             let delivery = try #require(try store.deliveries(leadID: lead.id).first)
             #expect(delivery.state == "synced")
@@ -127,9 +140,27 @@ struct LeadStoreQueueTests {
             let claim = try #require(try store.claimBatch(sink: "crm", limit: 1, leaseSeconds: 60))
             #expect(claim.leads.map(\.lead.id) == [leads[0].id])
             // Lead 1 was not in this claim; the claim is not usb's.
-            #expect(try store.recordResults(claimID: claim.claimID, sink: "crm", outcomes: [leads[1].id: .synced(remoteID: nil)]) == 0)
-            #expect(try store.recordResults(claimID: claim.claimID, sink: "usb", outcomes: [leads[0].id: .synced(remoteID: nil)]) == 0)
-            #expect(try store.recordResults(claimID: claim.claimID, sink: "crm", outcomes: [LeadID.make(): .synced(remoteID: nil)]) == 0)
+            #expect(
+                try store.recordResults(
+                    claimID: claim.claimID,
+                    sink: "crm",
+                    outcomes: [leads[1].id: .synced(remoteID: nil)]
+                ) == 0
+            )
+            #expect(
+                try store.recordResults(
+                    claimID: claim.claimID,
+                    sink: "usb",
+                    outcomes: [leads[0].id: .synced(remoteID: nil)]
+                ) == 0
+            )
+            #expect(
+                try store.recordResults(
+                    claimID: claim.claimID,
+                    sink: "crm",
+                    outcomes: [LeadID.make(): .synced(remoteID: nil)]
+                ) == 0
+            )
             #expect(try store.deliveries(leadID: leads[1].id).map(\.state) == ["pending", "pending"])
             #expect(try store.deliveries(leadID: leads[0].id).map(\.state) == ["sending", "pending"])
         }
@@ -143,7 +174,13 @@ struct LeadStoreQueueTests {
             let claim = try #require(try store.claimBatch(sink: "crm", limit: 1, leaseSeconds: 60))
             try store.edit(id: lead.id, rating: .some(.hot), form: .default)
             // The batch carried revision 1: its success must not mark revision 2 synced.
-            #expect(try store.recordResults(claimID: claim.claimID, sink: "crm", outcomes: [lead.id: .synced(remoteID: nil)]) == 0)
+            #expect(
+                try store.recordResults(
+                    claimID: claim.claimID,
+                    sink: "crm",
+                    outcomes: [lead.id: .synced(remoteID: nil)]
+                ) == 0
+            )
             #expect(try store.deliveries(leadID: lead.id).first?.state == "pending")
             let next = try #require(try store.claimBatch(sink: "crm", limit: 1, leaseSeconds: 60))
             #expect(next.leads.first?.lead.revision == 2)
@@ -159,7 +196,10 @@ struct LeadStoreQueueTests {
             let first = try #require(try store.claimBatch(sink: "crm", limit: 1, leaseSeconds: 60))
             #expect(first.leads.map(\.lead.id) == [ids[0]])
             try store.recordResults(
-                claimID: first.claimID, sink: "crm", outcomes: [ids[0]: .rejected(reason: "422 invalid email")])
+                claimID: first.claimID,
+                sink: "crm",
+                outcomes: [ids[0]: .rejected(reason: "422 invalid email")]
+            )
             let next = try #require(try store.claimBatch(sink: "crm", limit: 10, leaseSeconds: 60))
             #expect(next.leads.map(\.lead.id) == [ids[1], ids[2]])
             let rejected = try #require(try store.deliveries(leadID: ids[0]).first)
@@ -176,13 +216,18 @@ struct LeadStoreQueueTests {
             let t0 = Timestamp.now()
             let claim = try #require(try store.claimBatch(sink: "crm", limit: 1, leaseSeconds: 60, now: t0))
             try store.recordResults(
-                claimID: claim.claimID, sink: "crm",
-                outcomes: [lead.id: .retry(notBefore: t0.adding(seconds: 120), reason: "503 busy")], now: t0)
+                claimID: claim.claimID,
+                sink: "crm",
+                outcomes: [lead.id: .retry(notBefore: t0.adding(seconds: 120), reason: "503 busy")],
+                now: t0
+            )
             let waiting = try #require(try store.deliveries(leadID: lead.id).first)
             #expect(waiting.state == "pending")
             #expect(waiting.lastError == "503 busy")
             #expect(try store.claimBatch(sink: "crm", limit: 1, leaseSeconds: 60, now: t0.adding(seconds: 119)) == nil)
-            let again = try #require(try store.claimBatch(sink: "crm", limit: 1, leaseSeconds: 60, now: t0.adding(seconds: 120)))
+            let again = try #require(
+                try store.claimBatch(sink: "crm", limit: 1, leaseSeconds: 60, now: t0.adding(seconds: 120))
+            )
             #expect(again.leads.first?.attempts == 2)
         }
     }
@@ -207,8 +252,10 @@ struct LeadStoreQueueTests {
             let ids = try captureLeads(3, into: store).map(\.id)
             let claim = try #require(try store.claimBatch(sink: "crm", limit: 2, leaseSeconds: 60))
             try store.recordResults(
-                claimID: claim.claimID, sink: "crm",
-                outcomes: [ids[0]: .rejected(reason: "bad"), ids[1]: .rejected(reason: "bad")])
+                claimID: claim.claimID,
+                sink: "crm",
+                outcomes: [ids[0]: .rejected(reason: "bad"), ids[1]: .rejected(reason: "bad")]
+            )
             #expect(try store.retry(leadIDs: [ids[0]]) == 1)
             #expect(try store.deliveries(leadID: ids[0]).first?.state == "pending")
             #expect(try store.deliveries(leadID: ids[0]).first?.attempts == 0)
@@ -227,9 +274,18 @@ struct LeadStoreQueueTests {
             let store = try LeadStore(path: dir + "/leads.sqlite3")
             try store.ensureSinks(["crm"])
             let now = Timestamp.now()
-            let old = try store.capture(makeLead("Old", email: "old@example.com", capturedAt: now.adding(seconds: -40 * 86400)), form: .default)
-            let synced = try store.capture(makeLead("Synced", email: "s@example.com", capturedAt: now.adding(seconds: -40 * 86400)), form: .default)
-            let fresh = try store.capture(makeLead("Fresh", email: "fresh@example.com", capturedAt: now), form: .default)
+            let old = try store.capture(
+                makeLead("Old", email: "old@example.com", capturedAt: now.adding(seconds: -40 * 86400)),
+                form: .default
+            )
+            let synced = try store.capture(
+                makeLead("Synced", email: "s@example.com", capturedAt: now.adding(seconds: -40 * 86400)),
+                form: .default
+            )
+            let fresh = try store.capture(
+                makeLead("Fresh", email: "fresh@example.com", capturedAt: now),
+                form: .default
+            )
             let claim = try #require(try store.claimBatch(sink: "crm", limit: 2, leaseSeconds: 60))
             #expect(claim.leads.map(\.lead.id) == [old.id, synced.id])
             try store.recordResults(claimID: claim.claimID, sink: "crm", outcomes: [synced.id: .synced(remoteID: nil)])

@@ -12,8 +12,10 @@ struct LeadStoreReportsTests {
             let ids = try captureLeads(4, into: store).map(\.id)
             let claim = try #require(try store.claimBatch(sink: "crm", limit: 3, leaseSeconds: 60))
             try store.recordResults(
-                claimID: claim.claimID, sink: "crm",
-                outcomes: [ids[0]: .synced(remoteID: nil), ids[1]: .rejected(reason: "invalid")])
+                claimID: claim.claimID,
+                sink: "crm",
+                outcomes: [ids[0]: .synced(remoteID: nil), ids[1]: .rejected(reason: "invalid")]
+            )
             let status = try store.status()
             #expect(status.leads == 4)
             #expect(status.leadsToday == 4)
@@ -67,7 +69,8 @@ struct LeadStoreReportsTests {
             for (i, offset) in [60, 120, 3600 + 5, 3 * 3600].enumerated() {
                 try store.capture(
                     makeLead("L\(i)", email: "l\(i)@example.com", capturedAt: hour.adding(seconds: Int64(offset))),
-                    form: .default)
+                    form: .default
+                )
             }
             let counts = try store.stats(now: hour).perHour.map(\.1)
             #expect(counts == [2, 1, 1])
@@ -82,7 +85,10 @@ struct LeadStoreReportsTests {
             let dup = try store.capture(makeLead("Again", email: "lead1@example.com"), form: .default)
             let claim = try #require(try store.claimBatch(sink: "crm", limit: 2, leaseSeconds: 60))
             try store.recordResults(
-                claimID: claim.claimID, sink: "crm", outcomes: [ids[0]: .synced(remoteID: nil), ids[1]: .rejected(reason: "x")])
+                claimID: claim.claimID,
+                sink: "crm",
+                outcomes: [ids[0]: .synced(remoteID: nil), ids[1]: .rejected(reason: "x")]
+            )
             func listed(_ state: String?, limit: Int = 50) throws -> [String] {
                 try store.list(LeadFilter(state: state, limit: limit)).map(\.lead.id)
             }

@@ -12,7 +12,10 @@ struct LeadStoreTransferTests {
             // Imported leads may carry older capture times than leads already here.
             let offsets: [Int64] = [3600, 0, 7200, 1800]
             let ids = try offsets.enumerated().map { i, offset in
-                try store.capture(makeLead("L\(i)", email: "l\(i)@example.com", capturedAt: base.adding(seconds: offset)), form: .default).id
+                try store.capture(
+                    makeLead("L\(i)", email: "l\(i)@example.com", capturedAt: base.adding(seconds: offset)),
+                    form: .default
+                ).id
             }
             #expect(try allLeadIDs(store) == ids)
         }
@@ -25,7 +28,8 @@ struct LeadStoreTransferTests {
             let leads = try (0..<4).map { i in
                 try store.capture(
                     makeLead("L\(i)", email: "l\(i)@example.com", capturedAt: base.adding(seconds: Int64(i) * 3600)),
-                    form: .default)
+                    form: .default
+                )
             }
             var seen: [String] = []
             try store.forEachLead(since: base.adding(seconds: 3600)) { lead, _ in seen.append(lead.id) }
@@ -44,8 +48,10 @@ struct LeadStoreTransferTests {
             let ids = try captureLeads(3, into: store).map(\.id)
             let claim = try #require(try store.claimBatch(sink: "crm", limit: 2, leaseSeconds: 60))
             try store.recordResults(
-                claimID: claim.claimID, sink: "crm",
-                outcomes: [before.id: .synced(remoteID: "r0"), ids[0]: .rejected(reason: "no")])
+                claimID: claim.claimID,
+                sink: "crm",
+                outcomes: [before.id: .synced(remoteID: "r0"), ids[0]: .rejected(reason: "no")]
+            )
             var seen: [String: [String]] = [:]
             try store.forEachLead(withDeliveries: true) { lead, deliveries in
                 seen[lead.id] = deliveries.map { "\($0.sink):\($0.state)" }
@@ -141,9 +147,17 @@ struct LeadStoreTransferTests {
             let b = makeLead("B", email: "b@example.com")
             let result = try store.importLeads(
                 [
-                    (a, [DeliveryInfo(sink: "crm", state: "synced", remoteID: "r-a"), DeliveryInfo(sink: "gone", state: "synced")]),
+                    (
+                        a,
+                        [
+                            DeliveryInfo(sink: "crm", state: "synced", remoteID: "r-a"),
+                            DeliveryInfo(sink: "gone", state: "synced"),
+                        ]
+                    ),
                     (b, [DeliveryInfo(sink: "crm", state: "rejected")]),
-                ], form: .default)
+                ],
+                form: .default
+            )
             #expect(result.added == 2)
             let da = try #require(try store.deliveries(leadID: a.id).first)
             #expect(da.state == "synced")
@@ -160,7 +174,9 @@ struct LeadStoreTransferTests {
             bad.id = "not-a-uuid"
             let good = (0..<4).map { makeLead("G\($0)", email: "g\($0)@example.com") }
             let records = good.map { ($0, [DeliveryInfo]()) } + [(bad, [])]
-            #expect(storeError { _ = try store.importLeads(records, form: .default, chunk: 2) }?.code == .invalidArgument)
+            #expect(
+                storeError { _ = try store.importLeads(records, form: .default, chunk: 2) }?.code == .invalidArgument
+            )
             // Two full chunks were committed before the bad record's chunk rolled back.
             #expect(try allLeadIDs(store) == good.map(\.id))
             #expect(try store.integrityProblems() == [])
@@ -180,7 +196,10 @@ struct LeadStoreTransferTests {
             let recent = try store.capture(makeLead("R", email: "r@example.com", capturedAt: now), form: .default)
             let claim = try #require(try store.claimBatch(sink: "crm", limit: 10, leaseSeconds: 60))
             try store.recordResults(
-                claimID: claim.claimID, sink: "crm", outcomes: [synced.id: .synced(remoteID: nil), recent.id: .synced(remoteID: nil)])
+                claimID: claim.claimID,
+                sink: "crm",
+                outcomes: [synced.id: .synced(remoteID: nil), recent.id: .synced(remoteID: nil)]
+            )
             try store.edit(id: synced.id, appendNote: "history to cascade", form: .default)
             let claim2 = try #require(try store.claimBatch(sink: "crm", limit: 10, leaseSeconds: 60))
             try store.recordResults(claimID: claim2.claimID, sink: "crm", outcomes: [synced.id: .synced(remoteID: nil)])
@@ -204,7 +223,10 @@ struct LeadStoreTransferTests {
     @Test func purgeKeepsLeadsNoSinkHasTaken() throws {
         try withTemporaryDirectory { dir in
             let store = try LeadStore(path: dir + "/leads.sqlite3")
-            try store.capture(makeLead(email: "a@example.com", capturedAt: Timestamp.now().adding(seconds: -3600)), form: .default)
+            try store.capture(
+                makeLead(email: "a@example.com", capturedAt: Timestamp.now().adding(seconds: -3600)),
+                form: .default
+            )
             let result = try store.purge(capturedBefore: .now(), force: false)
             #expect(result.purged == 0)
             #expect(result.keptUnsynced == 1)

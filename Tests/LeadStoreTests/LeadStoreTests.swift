@@ -17,20 +17,36 @@ func withTemporaryDirectory<T>(_ body: (String) throws -> T) throws -> T {
 
 /// A lead as the form would hand it over (fields already normalised by `LeadValidator`).
 func makeLead(
-    _ firstName: String = "Anna", email: String? = nil, phone: String? = nil, badge: String? = nil,
-    event: String = "Expo 2026", capturedAt: Timestamp = .now(), channel: Channel = .keyboard
+    _ firstName: String = "Anna",
+    email: String? = nil,
+    phone: String? = nil,
+    badge: String? = nil,
+    event: String = "Expo 2026",
+    capturedAt: Timestamp = .now(),
+    channel: Channel = .keyboard
 ) -> Lead {
     var fields = ["first_name": firstName]
     if let email { fields["email"] = email }
     if let phone { fields["phone"] = phone }
     return Lead(
-        event: event, kiosk: "booth-1", capturedAt: capturedAt, channel: channel, fields: fields,
-        consent: Consent(text: FormSpec.default.consentText.base, language: "en", at: capturedAt), badgeID: badge)
+        event: event,
+        kiosk: "booth-1",
+        capturedAt: capturedAt,
+        channel: channel,
+        fields: fields,
+        consent: Consent(text: FormSpec.default.consentText.base, language: "en", at: capturedAt),
+        badgeID: badge
+    )
 }
 
 /// Captures `count` distinct leads and returns them as stored.
 @discardableResult
-func captureLeads(_ count: Int, into store: LeadStore, prefix: String = "lead", event: String = "Expo 2026") throws
+func captureLeads(
+    _ count: Int,
+    into store: LeadStore,
+    prefix: String = "lead",
+    event: String = "Expo 2026"
+) throws
     -> [Lead]
 {
     try (0..<count).map { i in
@@ -117,7 +133,9 @@ struct LeadStoreTests {
             let path = dir + "/leads.sqlite3"
             let writer = try LeadStore(path: path)
             let stored = try writer.capture(
-                makeLead("Анна", email: "anna@example.ru", phone: "+79161234567"), form: .default)
+                makeLead("Анна", email: "anna@example.ru", phone: "+79161234567"),
+                form: .default
+            )
             // A separate connection sees it at once: capture returned only after COMMIT.
             let reader = try LeadStore(path: path)
             let read = try #require(try reader.lead(id: stored.id))
@@ -170,7 +188,8 @@ struct LeadStoreTests {
             let tables = Set(
                 try ["leads", "lead_revisions", "sinks", "deliveries", "form_events", "attendees"].filter {
                     try raw.int("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '\($0)'") == 1
-                })
+                }
+            )
             #expect(tables.count == 6)
         }
     }
@@ -257,6 +276,19 @@ struct LeadStoreTests {
         }
     }
 
+    // Regression: backup once unlinked `DESTINATION.partial` before creating its temporary file, deleting a file
+    // leadd did not write although backup never overwrites anything.
+    @Test func backupLeavesAnUnrelatedPartialFileAlone() throws {
+        try withTemporaryDirectory { dir in
+            let store = try LeadStore(path: dir + "/leads.sqlite3")
+            try captureLeads(2, into: store)
+            let other = dir + "/copy.sqlite3.partial"
+            try Data("someone else's file\n".utf8).write(to: URL(fileURLWithPath: other))
+            _ = storeError { try store.backup(to: dir + "/copy.sqlite3") }
+            #expect(FileManager.default.contents(atPath: other) == Data("someone else's file\n".utf8))
+        }
+    }
+
     @Test func backupFromAReadOnlyStoreWorks() throws {
         try withTemporaryDirectory { dir in
             let path = dir + "/leads.sqlite3"
@@ -317,11 +349,12 @@ struct LeadStoreTests {
             let path = dir + "/leads.sqlite3"
             do {
                 let store = try LeadStore(path: path)
-                for i in 0..<300 {
+                let leads = (0..<300).map { i in
                     var lead = makeLead("Visitor\(i)", email: "visitor\(i)@example.com")
                     lead.fields["company"] = "Company number \(i) with a fairly long name"
-                    try store.capture(lead, form: .default)
+                    return (lead, [DeliveryInfo]())
                 }
+                #expect(try store.importLeads(leads, form: .default).added == 300)
             }
             // The last connection closed: the WAL is checkpointed into the main file.
             let raw = try RawSQLite(path)
@@ -401,6 +434,123 @@ struct LeadStoreTests {
             #expect(FileManager.default.createFile(atPath: path, contents: Data()))
             let store = try LeadStore(path: path)
             #expect(try store.schemaVersion() == Schema.migrations.count)
+        }
+    }
+}
+
+// MARK: - Bad input: another process finishing the first migration while a store opens
+
+/// Lets a test commit another connection's pending migration at one exact point in a `LeadStore`'s opening:
+/// just before the statement that follows its `PRAGMA application_id` read. No timing involved: SQLite calls
+/// the hook synchronously, on the opening thread.
+///
+/// SQLite runs auto extensions for every connection the process opens, so the hook only arms itself on
+/// connections to the file whose path holds `token`.
+private final class FirstOpenRace: @unchecked Sendable {
+    static let shared = FirstOpenRace()
+
+    private let lock = NSLock()
+    private var token: String?
+    private var writer: OpaquePointer?
+    private var sawApplicationID = false
+    private(set) var committed = false
+
+    func arm(token: String, writer: OpaquePointer) {
+        lock.withLock {
+            self.token = token
+            self.writer = writer
+            sawApplicationID = false
+            committed = false
+        }
+    }
+
+    func disarm() {
+        lock.withLock {
+            token = nil
+            writer = nil
+        }
+    }
+
+    func wants(_ filename: String) -> Bool { lock.withLock { token.map { filename.contains($0) } ?? false } }
+
+    /// Called as each statement of the opening connection starts.
+    func statementStarts(_ sql: String) {
+        lock.withLock {
+            guard let writer, !committed else { return }
+            if sql.contains("application_id") && !sawApplicationID {
+                sawApplicationID = true
+                return
+            }
+            // The next statement after the application_id read, or any write transaction (which would wait
+            // for the writer): the other process commits now.
+            if sawApplicationID || sql.hasPrefix("BEGIN IMMEDIATE") {
+                committed = true
+                sqlite3_exec(writer, "COMMIT", nil, nil, nil)
+            }
+        }
+    }
+
+    static let traceStatement:
+        @convention(c) (UInt32, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?)
+            -> Int32 = { _, _, _, x in
+                if let x {
+                    FirstOpenRace.shared.statementStarts(String(cString: x.assumingMemoryBound(to: CChar.self)))
+                }
+                return 0
+            }
+
+    static let entryPoint: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, UnsafeRawPointer?) -> Int32 = {
+        db,
+        _,
+        _ in
+        guard let db, let name = sqlite3_db_filename(db, "main"), FirstOpenRace.shared.wants(String(cString: name))
+        else {
+            return SQLITE_OK
+        }
+        sqlite3_trace_v2(db, UInt32(SQLITE_TRACE_STMT), FirstOpenRace.traceStatement, nil)
+        return SQLITE_OK
+    }
+
+    /// The entry point as the `void (*)(void)` that `sqlite3_auto_extension` declares.
+    static var autoExtension: @convention(c) () -> Void {
+        unsafeBitCast(entryPoint, to: (@convention(c) () -> Void).self)
+    }
+}
+
+/// The hook is process-wide: tests that use it take turns.
+@Suite(.serialized)
+struct LeadStoreFirstOpenTests {
+    // Regression: LeadStore.init once read application_id, user_version and the schema size from three
+    // snapshots; another connection committing the first migration in between made the store refuse leadd's own
+    // new database as foreign. The test commits that migration at exactly the bad moment.
+    @Test func storeOpeningWhileAnotherProcessMigratesAcceptsTheDatabase() throws {
+        try withTemporaryDirectory { dir in
+            let token = "race-\(UUID().uuidString)"
+            let path = dir + "/\(token).sqlite3"
+            // The other process: it has created the file and switched it to WAL (committed, still empty), and
+            // holds the first migration in an open transaction.
+            let other = try RawSQLite(path)
+            try other.execute("PRAGMA journal_mode = WAL; CREATE TABLE t (x); DROP TABLE t;")
+            try other.execute("BEGIN IMMEDIATE")
+            for sql in Schema.migrations { try other.execute(sql) }
+            try other.execute(
+                "PRAGMA application_id = \(Schema.applicationID); PRAGMA user_version = \(Schema.migrations.count)"
+            )
+
+            FirstOpenRace.shared.arm(token: token, writer: other.handle)
+            sqlite3_auto_extension(FirstOpenRace.autoExtension)
+            defer {
+                sqlite3_cancel_auto_extension(FirstOpenRace.autoExtension)
+                FirstOpenRace.shared.disarm()
+            }
+            let result = Result { try LeadStore(path: path) }
+            #expect(FirstOpenRace.shared.committed)
+            if case .failure(let error) = result {
+                Issue.record("opening leadd's own database failed: \(error)")
+            }
+            let store = try LeadStore(path: path)
+            #expect(try store.schemaVersion() == Schema.migrations.count)
+            #expect(try store.integrityProblems() == [])
         }
     }
 }

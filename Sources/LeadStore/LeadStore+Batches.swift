@@ -1,0 +1,500 @@
+internal import CSQLite
+public import LeadCore
+
+/// A batch as it was formed: its id, body bytes and leads never change, so a retry after a timeout, a crash or a
+/// restart resends exactly the same request body under the same id (SYNC-PROTOCOL "Scheduling").
+public struct FrozenBatch: Sendable, Hashable {
+    /// The batch id (`webhook-id`, `Idempotency-Key`, `batch_id` in the body).
+    public var id: String
+    public var sink: String
+    public var createdAt: Timestamp
+    /// The request body, byte for byte as first sent.
+    public var body: [UInt8]
+    /// The leads in the body, in body order.
+    public var leadIDs: [String]
+    /// Failed attempts so far (the backoff exponent).
+    public var failures: Int
+
+    public init(id: String, sink: String, createdAt: Timestamp, body: [UInt8], leadIDs: [String], failures: Int) {
+        self.id = id
+        self.sink = sink
+        self.createdAt = createdAt
+        self.body = body
+        self.leadIDs = leadIDs
+        self.failures = failures
+    }
+}
+
+/// What a sink's serializer made of the leads offered for a new batch.
+public struct BatchContent: Sendable {
+    /// The frozen request body.
+    public var body: [UInt8]
+    /// How many of the offered leads (a prefix) the body holds: fewer when the size cap was reached.
+    public var count: Int
+
+    public init(body: [UInt8], count: Int) {
+        self.body = body
+        self.count = count
+    }
+}
+
+/// Why a batch waits: it decides which waits a network change may shorten.
+public enum BatchRetryKind: String, Sendable {
+    /// Exponential backoff after a transport error, a 5xx or a 3xx: a network change or any success shortens it.
+    case backoff
+    /// The receiver said when (`Retry-After`, or 5–30 s after a 409): honoured as given.
+    case receiver
+}
+
+/// The next thing a sync worker can do for a sink.
+public enum BatchPick: Sendable {
+    /// Send this batch now; the caller holds its lease.
+    case batch(FrozenBatch)
+    /// The sink's oldest open batch waits until then (backoff or `Retry-After`); nothing else is formed meanwhile.
+    case notDue(Timestamp)
+    /// Another live process (`leadctl sync`, or the daemon) is sending this sink's batch; its lease ends then.
+    case heldElsewhere(holder: String, until: Timestamp)
+    /// Nothing due: no open batch and no pending lead due now. `nextDue` is the earliest later retry, if any.
+    case idle(nextDue: Timestamp?)
+    /// The sink is paused (authentication failed, or misconfigured) until resumed.
+    case paused(reason: String, fingerprint: String?)
+}
+
+/// The sync worker's view of a sink's row.
+public struct SinkSyncState: Sendable, Hashable {
+    /// `ok`, `backoff` or `paused`.
+    public var state: String
+    public var reason: String?
+    /// What the configuration and credential looked like when the sink was paused (not a secret: a digest).
+    public var pausedFingerprint: String?
+}
+
+extension LeadStore {
+    /// Forms or resumes the next batch for `sink`, holding it under a lease of `leaseSeconds` for `holder`.
+    ///
+    /// The sink's open batches (formed earlier, not yet answered) come first, oldest first, with their frozen
+    /// id and bytes. Only when the sink has none is a new batch formed from due pending leads: up to `limit`,
+    /// oldest first, serialized by `build(batchID, createdAt, leads)` and frozen in the same transaction that
+    /// marks the leads `sending`. A batch leased by another holder is left alone while `isAlive(holder)` says
+    /// that process still runs and the lease has not ended: so one batch per sink is in flight, across processes.
+    ///
+    /// - Parameters:
+    ///   - isAlive: whether the process named by a holder string still runs (a SIGKILLed daemon's lease need not
+    ///     be waited out).
+    ///   - build: makes the body; returns how many of the leads it took (a prefix). Taking none of a non-empty
+    ///     list means the first lead alone is too large: it is marked rejected and the next ones are tried.
+    public func nextBatch(
+        sink: String, limit: Int, holder: String, leaseSeconds: Int64, now: Timestamp = .now(),
+        isAlive: (String) -> Bool, build: (String, Timestamp, [Lead]) -> BatchContent
+    ) throws -> BatchPick {
+        try db.transaction {
+            let st = try sinkSyncState(sink)
+            if st.state == "paused" {
+                return .paused(reason: st.reason ?? "paused", fingerprint: st.pausedFingerprint)
+            }
+            let open = try db.statement(
+                """
+                SELECT batch_id, created_at, failures, next_attempt_at, holder, lease_until FROM batches
+                WHERE sink = ? ORDER BY seq LIMIT 1
+                """)
+            try open.bind([.text(sink)])
+            if try open.step() {
+                let id = open.text(0)
+                let nextAttempt = open.int64(3)
+                let other = open.optText(4)
+                let leaseUntil = open.optInt64(5)
+                open.reset()
+                if let other, other != holder, let leaseUntil, leaseUntil > now.milliseconds, isAlive(other) {
+                    return .heldElsewhere(holder: other, until: Timestamp(milliseconds: leaseUntil))
+                }
+                if nextAttempt > now.milliseconds { return .notDue(Timestamp(milliseconds: nextAttempt)) }
+                try db.statement("UPDATE batches SET holder = ?2, lease_until = ?3 WHERE batch_id = ?1").run([
+                    .text(id), .text(holder), .int(now.adding(seconds: leaseSeconds).milliseconds),
+                ])
+                return .batch(try loadBatch(id))
+            }
+            open.reset()
+            try reclaimOrphans(sink: sink, now: now)
+            while true {
+                let leads = try dueLeads(sink: sink, limit: limit, now: now)
+                guard !leads.isEmpty else { return .idle(nextDue: try nextPendingDue(sink: sink, now: now)) }
+                let batchID = LeadID.make(at: now)
+                let content = build(batchID, now, leads.map(\.lead))
+                if content.count == 0 {
+                    try setDelivery(
+                        sink: sink, seq: leads[0].seq, state: "rejected",
+                        error: "the lead alone is larger than a batch may be (1 MiB)", now: now)
+                    continue
+                }
+                let taken = leads.prefix(content.count)
+                let insert = try db.statement(
+                    """
+                    INSERT INTO batches (batch_id, sink, created_at, body, lead_ids, holder, lease_until)
+                    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                    """)
+                try insert.bind([.text(batchID), .text(sink), .int(now.milliseconds)])
+                try bindBlob(content.body, to: insert, at: 4)
+                try insert.bind(.text(taken.map(\.lead.id).joined(separator: "\n")), at: 5)
+                try insert.bind(.text(holder), at: 6)
+                try insert.bind(.int(now.adding(seconds: leaseSeconds).milliseconds), at: 7)
+                while try insert.step() {}
+                // Owned by the batch: `claim_id` is the batch id and no lease, so `claimBatch` never steals them.
+                let mark = try db.statement(
+                    """
+                    UPDATE deliveries SET state = 'sending', claim_id = ?3, lease_until = NULL, attempts = attempts + 1,
+                        updated_at = ?4 WHERE sink = ?1 AND lead_seq = ?2
+                    """)
+                for lead in taken {
+                    try mark.run([.text(sink), .int(lead.seq), .text(batchID), .int(now.milliseconds)])
+                }
+                return .batch(
+                    FrozenBatch(
+                        id: batchID, sink: sink, createdAt: now, body: content.body, leadIDs: taken.map(\.lead.id),
+                        failures: 0))
+            }
+        }
+    }
+
+    /// Records a batch's answer: per-lead outcomes (only for leads the batch still owns — an edit meanwhile
+    /// queued a newer revision), any lead of the batch without an outcome due again at once, the batch closed,
+    /// and the sink `ok` with its last success now.
+    public func completeBatch(
+        _ batchID: String, sink: String, outcomes: [String: DeliveryOutcome], now: Timestamp = .now()
+    ) throws {
+        try db.transaction {
+            let batch = try loadBatch(batchID)
+            try recordOutcomes(batchID: batchID, sink: sink, outcomes: outcomes, now: now)
+            let missing = batch.leadIDs.filter { outcomes[$0] == nil }
+            try release(batchID: batchID, sink: sink, leadIDs: missing, now: now)
+            try db.statement("DELETE FROM batches WHERE batch_id = ?").run([.text(batchID)])
+            try db.statement(
+                """
+                UPDATE sinks SET state = 'ok', state_reason = NULL, backoff_until = NULL, paused_fingerprint = NULL,
+                    last_success_at = ?2 WHERE name = ?1
+                """
+            ).run([.text(sink), .int(now.milliseconds)])
+        }
+    }
+
+    /// Keeps a batch (same id, same bytes) for another attempt not before `notBefore`, and shows the sink in
+    /// backoff with `error` as its last error. `countsAsFailure` grows the backoff exponent.
+    public func deferBatch(
+        _ batchID: String, sink: String, notBefore: Timestamp, kind: BatchRetryKind, error: String,
+        countsAsFailure: Bool = true, now: Timestamp = .now()
+    ) throws {
+        try db.transaction {
+            try db.statement(
+                """
+                UPDATE batches SET failures = failures + ?2, next_attempt_at = ?3, retry_kind = ?4, holder = NULL,
+                    lease_until = NULL, last_error = ?5 WHERE batch_id = ?1
+                """
+            ).run([
+                .text(batchID), .int(countsAsFailure ? 1 : 0), .int(notBefore.milliseconds), .text(kind.rawValue),
+                .text(error),
+            ])
+            try db.statement(
+                """
+                UPDATE sinks SET state = CASE WHEN state = 'paused' THEN state ELSE 'backoff' END, backoff_until = ?2,
+                    last_error = ?3, last_error_at = ?4 WHERE name = ?1
+                """
+            ).run([.text(sink), .int(notBefore.milliseconds), .text(error), .int(now.milliseconds)])
+        }
+    }
+
+    /// Gives a batch's lease back without counting an attempt (shutdown before or during a send): whoever runs
+    /// next may send it at once, same id and bytes.
+    public func releaseBatch(_ batchID: String, holder: String) throws {
+        try db.transaction {
+            try db.statement("UPDATE batches SET holder = NULL, lease_until = NULL WHERE batch_id = ?1 AND holder = ?2")
+                .run([.text(batchID), .text(holder)])
+        }
+    }
+
+    /// Replaces a batch the receiver found too large (413) by two new batches, each with half of the leads it
+    /// still owns, in order and with new ids and bodies (a body is never sent under another body's id).
+    /// Returns the new batch ids (fewer when fewer than two leads remained owned).
+    @discardableResult
+    public func splitBatch(
+        _ batchID: String, sink: String, now: Timestamp = .now(), build: (String, Timestamp, [Lead]) -> BatchContent
+    ) throws -> [String] {
+        try db.transaction {
+            let owned = try ownedLeads(batchID: batchID, sink: sink)
+            try db.statement("DELETE FROM batches WHERE batch_id = ?").run([.text(batchID)])
+            let half = (owned.count + 1) / 2
+            var ids: [String] = []
+            for part in [owned.prefix(half), owned.dropFirst(half)] where !part.isEmpty {
+                let id = LeadID.make(at: now)
+                let content = build(id, now, part.map(\.lead))
+                let taken = part.prefix(max(content.count, 1))
+                let insert = try db.statement(
+                    """
+                    INSERT INTO batches (batch_id, sink, created_at, body, lead_ids) VALUES (?1, ?2, ?3, ?4, ?5)
+                    """)
+                try insert.bind([.text(id), .text(sink), .int(now.milliseconds)])
+                try bindBlob(content.body, to: insert, at: 4)
+                try insert.bind(.text(taken.map(\.lead.id).joined(separator: "\n")), at: 5)
+                while try insert.step() {}
+                let move = try db.statement(
+                    "UPDATE deliveries SET claim_id = ?3, updated_at = ?4 WHERE sink = ?1 AND lead_seq = ?2")
+                for lead in taken { try move.run([.text(sink), .int(lead.seq), .text(id), .int(now.milliseconds)]) }
+                // Leads the body could not take go back to the queue.
+                for lead in part.dropFirst(taken.count) { try requeuePending(sink: sink, seq: lead.seq, now: now) }
+                ids.append(id)
+            }
+            return ids
+        }
+    }
+
+    /// Pauses a sink (401/403, 404/410): no batch is sent until `resumeSink`, `leadctl sync`, or a change of the
+    /// configuration or credential (a different `fingerprint`). The open batch keeps its id and bytes.
+    public func pauseSink(
+        _ sink: String, reason: String, fingerprint: String?, releasing batchID: String?, now: Timestamp = .now()
+    ) throws {
+        try db.transaction {
+            if let batchID {
+                try db.statement("UPDATE batches SET holder = NULL, lease_until = NULL, last_error = ?2 WHERE batch_id = ?1")
+                    .run([.text(batchID), .text(reason)])
+            }
+            try db.statement(
+                """
+                UPDATE sinks SET state = 'paused', state_reason = ?2, paused_fingerprint = ?3, backoff_until = NULL,
+                    last_error = ?2, last_error_at = ?4 WHERE name = ?1
+                """
+            ).run([.text(sink), .text(reason), .opt(fingerprint), .int(now.milliseconds)])
+        }
+    }
+
+    /// Ends a pause. With `expediteAll` (an operator's `leadctl sync`) every open batch of the sink is due at once,
+    /// whatever its backoff or `Retry-After`. Returns whether the sink was paused.
+    @discardableResult
+    public func resumeSink(_ sink: String, expediteAll: Bool = false) throws -> Bool {
+        try db.transaction {
+            let wasPaused = try sinkSyncState(sink).state == "paused"
+            if expediteAll {
+                try db.statement("UPDATE batches SET next_attempt_at = 0 WHERE sink = ?").run([.text(sink)])
+                try db.statement(
+                    """
+                    UPDATE sinks SET state = 'ok', state_reason = NULL, paused_fingerprint = NULL, backoff_until = NULL
+                    WHERE name = ?
+                    """
+                ).run([.text(sink)])
+            } else if wasPaused {
+                let due = try db.scalarInt("SELECT min(next_attempt_at) FROM batches WHERE sink = ?", [.text(sink)])
+                try db.statement(
+                    """
+                    UPDATE sinks SET state = CASE WHEN ?2 > ?3 THEN 'backoff' ELSE 'ok' END, backoff_until = CASE
+                        WHEN ?2 > ?3 THEN ?2 END, state_reason = NULL, paused_fingerprint = NULL WHERE name = ?1
+                    """
+                ).run([.text(sink), .int(due ?? 0), .int(Timestamp.now().milliseconds)])
+            }
+            return wasPaused
+        }
+    }
+
+    /// Brings the sink's backoff waits (not the receiver's own `Retry-After`) forward to `notAfter` at the latest:
+    /// the network came back, or another request succeeded. Returns how many batches moved.
+    @discardableResult
+    public func expediteBackoff(sink: String, notAfter: Timestamp) throws -> Int {
+        try db.transaction {
+            let n = try db.statement(
+                """
+                UPDATE batches SET next_attempt_at = ?2 WHERE sink = ?1 AND retry_kind = 'backoff' AND next_attempt_at > ?2
+                """
+            ).run([.text(sink), .int(notAfter.milliseconds)])
+            if n > 0 {
+                try db.statement(
+                    "UPDATE sinks SET backoff_until = ?2 WHERE name = ?1 AND state = 'backoff' AND backoff_until > ?2"
+                ).run([.text(sink), .int(notAfter.milliseconds)])
+            }
+            return n
+        }
+    }
+
+    /// The sink's state as the worker needs it.
+    public func sinkSyncState(_ sink: String) throws -> SinkSyncState {
+        let s = try db.statement("SELECT state, state_reason, paused_fingerprint FROM sinks WHERE name = ?")
+        defer { s.reset() }
+        try s.bind([.text(sink)])
+        guard try s.step() else { throw StoreError(.notFound, "no sink named \(sink)") }
+        return SinkSyncState(state: s.text(0), reason: s.optText(1), pausedFingerprint: s.optText(2))
+    }
+
+    /// When the worker should look at the sink again without being told: the oldest open batch's next attempt,
+    /// or else the earliest pending lead's. Nil when nothing is queued (or the sink is paused).
+    public func nextWake(sink: String, now: Timestamp = .now()) throws -> Timestamp? {
+        if try sinkSyncState(sink).state == "paused" { return nil }
+        let s = try db.statement("SELECT next_attempt_at, lease_until FROM batches WHERE sink = ? ORDER BY seq LIMIT 1")
+        try s.bind([.text(sink)])
+        if try s.step() {
+            let at = max(s.int64(0), s.optInt64(1) ?? 0)
+            s.reset()
+            return Timestamp(milliseconds: at)
+        }
+        s.reset()
+        guard let due = try db.scalarInt(
+            "SELECT min(next_attempt_at) FROM deliveries WHERE sink = ? AND state = 'pending'", [.text(sink)])
+        else { return nil }
+        return Timestamp(milliseconds: due)
+    }
+
+    /// The open (formed, unanswered) batches of a sink, oldest first.
+    public func openBatches(sink: String) throws -> [FrozenBatch] {
+        let s = try db.statement("SELECT batch_id FROM batches WHERE sink = ? ORDER BY seq")
+        try s.bind([.text(sink)])
+        var ids: [String] = []
+        while try s.step() { ids.append(s.text(0)) }
+        s.reset()
+        return try ids.map { try loadBatch($0) }
+    }
+
+    /// Pending deliveries of `sink` whose next attempt is in the past: what a sync pass would send now.
+    public func dueCount(sink: String, now: Timestamp = .now()) throws -> Int {
+        Int(
+            try db.scalarInt(
+                "SELECT count(*) FROM deliveries WHERE sink = ? AND state = 'pending' AND next_attempt_at <= ?",
+                [.text(sink), .int(now.milliseconds)]) ?? 0)
+    }
+
+    // MARK: - Helpers (inside the caller's transaction)
+
+    private func loadBatch(_ id: String) throws -> FrozenBatch {
+        let s = try db.statement("SELECT sink, created_at, body, lead_ids, failures FROM batches WHERE batch_id = ?")
+        defer { s.reset() }
+        try s.bind([.text(id)])
+        guard try s.step() else { throw StoreError(.notFound, "no open batch \(id)") }
+        let n = Int(sqlite3_column_bytes(s.handle, 2))
+        let body: [UInt8] =
+            n == 0
+            ? []
+            : Array(UnsafeRawBufferPointer(start: sqlite3_column_blob(s.handle, 2), count: n))
+        let ids = s.text(3).split(separator: "\n").map(String.init)
+        return FrozenBatch(
+            id: id, sink: s.text(0), createdAt: Timestamp(milliseconds: s.int64(1)), body: body, leadIDs: ids,
+            failures: s.int(4))
+    }
+
+    private func bindBlob(_ bytes: [UInt8], to s: Statement, at index: Int32) throws {
+        let rc = bytes.withUnsafeBytes { raw in
+            sqlite3_bind_blob(s.handle, index, raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(raw.count),
+                              CSQLite_transient())
+        }
+        if rc != SQLITE_OK { throw db.error(rc) }
+    }
+
+    private struct QueuedLead {
+        var seq: Int64
+        var lead: Lead
+    }
+
+    /// Due pending leads, oldest due first: `(sink, state, next_attempt_at, lead_seq)` is the index order, so
+    /// a queue of 100 000 costs no sort.
+    private func dueLeads(sink: String, limit: Int, now: Timestamp) throws -> [QueuedLead] {
+        let pick = try db.statement(
+            """
+            SELECT lead_seq FROM deliveries WHERE sink = ?1 AND state = 'pending' AND next_attempt_at <= ?2
+            ORDER BY next_attempt_at, lead_seq LIMIT ?3
+            """)
+        try pick.bind([.text(sink), .int(now.milliseconds), .int(Int64(max(1, limit)))])
+        var seqs: [Int64] = []
+        while try pick.step() { seqs.append(pick.int64(0)) }
+        pick.reset()
+        return try seqs.compactMap { try leadBySeq($0) }
+    }
+
+    private func leadBySeq(_ seq: Int64) throws -> QueuedLead? {
+        let get = try db.statement("SELECT \(LeadStore.leadColumns) FROM leads WHERE seq = ?")
+        defer { get.reset() }
+        try get.bind([.int(seq)])
+        guard try get.step() else { return nil }
+        return QueuedLead(seq: seq, lead: try readLead(get))
+    }
+
+    private func ownedLeads(batchID: String, sink: String) throws -> [QueuedLead] {
+        let s = try db.statement(
+            "SELECT lead_seq FROM deliveries WHERE sink = ? AND claim_id = ? AND state = 'sending' ORDER BY lead_seq")
+        try s.bind([.text(sink), .text(batchID)])
+        var seqs: [Int64] = []
+        while try s.step() { seqs.append(s.int64(0)) }
+        s.reset()
+        return try seqs.compactMap { try leadBySeq($0) }
+    }
+
+    private func nextPendingDue(sink: String, now: Timestamp) throws -> Timestamp? {
+        try db.scalarInt(
+            "SELECT min(next_attempt_at) FROM deliveries WHERE sink = ? AND state = 'pending' AND next_attempt_at > ?",
+            [.text(sink), .int(now.milliseconds)]
+        ).map(Timestamp.init(milliseconds:))
+    }
+
+    /// `sending` rows no open batch owns (a `claimBatch` holder that died): pending again once their lease ended.
+    private func reclaimOrphans(sink: String, now: Timestamp) throws {
+        try db.statement(
+            """
+            UPDATE deliveries SET state = 'pending', claim_id = NULL, lease_until = NULL, updated_at = ?2
+            WHERE sink = ?1 AND state = 'sending' AND (lease_until IS NULL OR lease_until < ?2)
+              AND NOT EXISTS (SELECT 1 FROM batches b WHERE b.batch_id = deliveries.claim_id)
+            """
+        ).run([.text(sink), .int(now.milliseconds)])
+    }
+
+    private func recordOutcomes(
+        batchID: String, sink: String, outcomes: [String: DeliveryOutcome], now: Timestamp
+    ) throws {
+        let base = "WHERE sink = ?1 AND claim_id = ?2 AND lead_seq = (SELECT seq FROM leads WHERE lead_id = ?3)"
+        for (leadID, outcome) in outcomes {
+            switch outcome {
+            case .synced(let remoteID):
+                try db.statement(
+                    """
+                    UPDATE deliveries SET state = 'synced', remote_id = coalesce(?4, remote_id), synced_at = ?5,
+                        last_error = NULL, claim_id = NULL, lease_until = NULL, updated_at = ?5 \(base)
+                    """
+                ).run([.text(sink), .text(batchID), .text(leadID), .opt(remoteID), .int(now.milliseconds)])
+            case .rejected(let reason):
+                try db.statement(
+                    """
+                    UPDATE deliveries SET state = 'rejected', last_error = ?4, claim_id = NULL, lease_until = NULL,
+                        updated_at = ?5 \(base)
+                    """
+                ).run([.text(sink), .text(batchID), .text(leadID), .text(reason), .int(now.milliseconds)])
+            case .retry(let notBefore, let reason):
+                try db.statement(
+                    """
+                    UPDATE deliveries SET state = 'pending', last_error = ?4, next_attempt_at = ?6, claim_id = NULL,
+                        lease_until = NULL, updated_at = ?5 \(base)
+                    """
+                ).run([
+                    .text(sink), .text(batchID), .text(leadID), .text(reason), .int(now.milliseconds),
+                    .int(notBefore.milliseconds),
+                ])
+            }
+        }
+    }
+
+    private func release(batchID: String, sink: String, leadIDs: [String], now: Timestamp) throws {
+        let s = try db.statement(
+            """
+            UPDATE deliveries SET state = 'pending', claim_id = NULL, lease_until = NULL, updated_at = ?3
+            WHERE sink = ?1 AND claim_id = ?2 AND lead_seq = (SELECT seq FROM leads WHERE lead_id = ?4)
+            """)
+        for id in leadIDs { try s.run([.text(sink), .text(batchID), .int(now.milliseconds), .text(id)]) }
+    }
+
+    private func requeuePending(sink: String, seq: Int64, now: Timestamp) throws {
+        try db.statement(
+            """
+            UPDATE deliveries SET state = 'pending', claim_id = NULL, lease_until = NULL, updated_at = ?3
+            WHERE sink = ?1 AND lead_seq = ?2
+            """
+        ).run([.text(sink), .int(seq), .int(now.milliseconds)])
+    }
+
+    private func setDelivery(sink: String, seq: Int64, state: String, error: String, now: Timestamp) throws {
+        try db.statement(
+            """
+            UPDATE deliveries SET state = ?3, last_error = ?4, claim_id = NULL, lease_until = NULL, updated_at = ?5
+            WHERE sink = ?1 AND lead_seq = ?2
+            """
+        ).run([.text(sink), .int(seq), .text(state), .text(error), .int(now.milliseconds)])
+    }
+}
