@@ -73,7 +73,7 @@ let package = Package(
         .executableTarget(name: "leadctl", dependencies: ["LeadCtlKit"]),
         .executableTarget(
             name: "leadd-bench",
-            dependencies: ["LeadCore", "LeadStore", "CSQLite"],
+            dependencies: ["LeadCore", "LeadStore", "CSQLite", "LeaddTesting"],
             path: "Benchmarks/leadd-bench"
         ),
 
@@ -86,7 +86,14 @@ let package = Package(
             name: "LeaddTests",
             dependencies: ["LeaddKit", "LeadCore", "LeadStore", "LeadSync", "LeaddTesting", "leadd", "leadctl"]
         ),
-        .testTarget(name: "LeadSyncTests", dependencies: ["LeadSync", "LeadCore", "LeadStore", "LeaddTesting"]),
+        .testTarget(
+            name: "LeadSyncTests",
+            dependencies: [
+                "LeadSync", "LeadCore", "LeadStore", "LeaddTesting",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .testTarget(name: "LeadStoreTests", dependencies: ["LeadCore", "LeadStore", "CSQLite"]),
         .testTarget(name: "LeadCtlTests", dependencies: ["LeadCtlKit", "LeadCore", "LeadStore", "leadctl"]),
         .testTarget(

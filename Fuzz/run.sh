@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds one libFuzzer target and runs it: Fuzz/run.sh NAME SECONDS [more libFuzzer flags]
 #
-#   NAME     vcard | mecard | keyvalue | json | framer | auto   (the target is Fuzz/NAME.swift)
+#   NAME     vcard | mecard | keyvalue | json | framer | auto   (the target is Fuzz/NAME.swift), or all
 #   SECONDS  how long to fuzz (-max_total_time); 60 by default
 #
 # The target is compiled with all of Sources/LeadCore/*.swift into one instrumented binary
@@ -15,8 +15,15 @@ cd "$(dirname "$0")/.."
 targets="vcard mecard keyvalue json framer auto"
 name=${1:-}
 seconds=${2:-60}
+if [[ "$name" == all ]]; then
+    # Every target in turn (what `make fuzz` runs); fails if any target failed.
+    failed=""
+    for target in $targets; do "$0" "$target" "$seconds" || failed="$failed $target"; done
+    [[ -z "$failed" ]] || { echo "== failed:$failed" >&2; exit 1; }
+    exit 0
+fi
 if [[ -z "$name" || ! -f "Fuzz/$name.swift" ]]; then
-    echo "usage: Fuzz/run.sh NAME SECONDS   (NAME: $targets)" >&2
+    echo "usage: Fuzz/run.sh NAME SECONDS   (NAME: $targets, or all)" >&2
     exit 2
 fi
 shift $(($# >= 2 ? 2 : $#))
@@ -61,8 +68,8 @@ echo "== fuzzing $name for ${seconds}s (log: $log)"
 status=0
 "$binary" "${flags[@]}" "$@" "$out/corpus/$name" "Fuzz/corpus/$name" >"$log" 2>&1 || status=$?
 
-grep -E '^(INFO: seed corpus|Done [0-9]+ runs|stat::|==[0-9]+==ERROR|SUMMARY:|Fatal error|.*Test unit written|MS: )' "$log" \
-    | grep -v '^#' || true
+summary='^(INFO: seed corpus|Done [0-9]+ runs|stat::|==[0-9]+==ERROR|SUMMARY:|Fatal error|.*Test unit written|MS: )'
+grep -E "$summary" "$log" | grep -v '^#' || true
 runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
 if [[ $status -eq 0 ]]; then
     echo "== $name: OK, ${runs:-?} executions in ${seconds}s, no crash"

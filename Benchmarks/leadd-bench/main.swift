@@ -4,6 +4,7 @@ import CSQLite
 import Foundation
 import LeadCore
 import LeadStore
+import LeaddTesting
 
 let args = CommandLine.arguments
 let leadctlPath = URL(fileURLWithPath: args[0]).deletingLastPathComponent().appendingPathComponent("leadctl").path
@@ -288,6 +289,73 @@ if let stripped = ProcessInfo.processInfo.environment["BENCH_STRIPPED_LEADD"],
 {
     print("release leadd, static Swift stdlib, stripped (\(stripped)):")
     print("  \(fmt(Double(size) / 1_048_576, 1)) MiB — bar ≤ 20 MB: \(size <= 20_000_000 ? "MET" : "NOT MET")")
+    print("")
+}
+// 7. Sync drain: 100 000 queued leads to the loopback reference receiver, by the release `leadctl sync` (the
+// engine leadd runs, default batch size) and by a minimal Python baseline (sqlite3 + http.client, batch 100).
+do {
+    let drainCount = Int(ProcessInfo.processInfo.environment["BENCH_DRAIN"] ?? "") ?? 100_000
+    let drainDir = workDir + "/drain"
+    try FileManager.default.createDirectory(atPath: drainDir, withIntermediateDirectories: true)
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    let secretPath = drainDir + "/secret"
+    try (secret + "\n").write(toFile: secretPath, atomically: true, encoding: .utf8)
+    // One queued database, copied for the baseline so that both start from the same bytes.
+    let base = Timestamp.now().milliseconds - Int64(drainCount) * 100
+    do {
+        let store = try LeadStore(path: drainDir + "/leads.sqlite3")
+        try store.ensureSinks(["bench"])
+        let leads = (0..<drainCount).lazy.map { i in
+            (makeLead(i, at: Timestamp(milliseconds: base + Int64(i) * 100)), [DeliveryInfo]())
+        }
+        _ = try store.importLeads(leads, form: .default)
+    }
+    try FileManager.default.copyItem(atPath: drainDir + "/leads.sqlite3", toPath: drainDir + "/baseline.sqlite3")
+    func receiver(_ name: String) throws -> ReferenceReceiver {
+        try ReferenceReceiver(secrets: [secret], databasePath: drainDir + "/" + name, recordBodies: false)
+    }
+    let forLeadd = try receiver("receiver-leadd.sqlite3")
+    let conf = drainDir + "/leadd.conf"
+    try """
+    [Kiosk]
+    ID=booth-bench
+    Event=expo-2026
+    DataDirectory=\(drainDir)
+    [Terminal]
+    TTY=none
+    [Sink]
+    Name=bench
+    Type=webhook
+    URL=\(forLeadd.url)
+    SecretFile=\(secretPath)
+    """.write(toFile: conf, atomically: true, encoding: .utf8)
+    let r = spawn(leadctlPath, ["--config", conf, "sync"], stdout: drainDir + "/sync.out")
+    let leaddStored = forLeadd.snapshot.stored.count
+    let leaddReceiverMs = forLeadd.snapshot.requests.map { $0.endedAt - $0.startedAt }.reduce(0, +) * 1000
+    forLeadd.stop()
+    let rate = Double(drainCount) / r.seconds
+    print("sync drain of \(drainCount) queued leads to the loopback reference receiver (leadctl sync, BatchSize=100):")
+    print("  \(Int(rate)) leads/s in \(fmt(r.seconds)) s (exit \(r.status), receiver stored \(leaddStored)) "
+        + "— bar ≥ 20000 leads/s: \(rate >= 20_000 && r.status == 0 && leaddStored == drainCount ? "MET" : "NOT MET")")
+    print("  (the receiver's own work: \(fmt(leaddReceiverMs / 1000)) s of the \(fmt(r.seconds)) s)")
+    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("baseline_drain.py").path
+    if FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") {
+        let forPython = try receiver("receiver-python.sqlite3")
+        let b = spawn(
+            "/usr/bin/python3", [script, drainDir + "/baseline.sqlite3", forPython.url, secretPath, "bench", "100"],
+            stdout: drainDir + "/python.out")
+        let pythonStored = forPython.snapshot.stored.count
+        let pythonReceiverMs = forPython.snapshot.requests.map { $0.endedAt - $0.startedAt }.reduce(0, +) * 1000
+        forPython.stop()
+        let baseRate = Double(drainCount) / b.seconds
+        print("  baseline: Benchmarks/baseline_drain.py (python3, sqlite3 + http.client, batch 100): "
+            + "\(Int(baseRate)) leads/s in \(fmt(b.seconds)) s (exit \(b.status), receiver stored \(pythonStored); "
+            + "the receiver's own work: \(fmt(pythonReceiverMs / 1000)) s)")
+        print("  leadd / baseline: \(fmt(rate / baseRate))× — leadd must be faster: \(rate > baseRate ? "MET" : "NOT MET")")
+    } else {
+        print("  baseline skipped: no /usr/bin/python3")
+    }
     print("")
 }
 try? FileManager.default.removeItem(atPath: workDir)

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 #include <locale.h>
 #include <ncurses.h>
@@ -47,6 +48,9 @@ static inline int CNcurses_bytes_available(int fd) {
     int n = 0;
     return ioctl(fd, FIONREAD, &n) == 0 ? n : -1;
 }
+
+/* Names the calling thread (prctl is variadic; pthread_setname_np needs _GNU_SOURCE): `top -H`, /proc/.../comm. */
+static inline int CNcurses_set_thread_name(const char *name) { return prctl(PR_SET_NAME, name, 0, 0, 0); }
 
 /* SIGWINCH only reaches the process of its own controlling terminal (TTY=-). The handler writes one byte
    ('w') to a pipe so the thread waiting in poll() wakes up and resizes; -1 stops the writes. Only

@@ -98,7 +98,11 @@ public enum FormLayout {
                 box = (clip("< " + display(label ?? "—") + " >", boxWidth), 2)
             } else {
                 box = visibleWindow(
-                    state.values[index], cursor: state.cursors[index], width: boxWidth, scroll: focused)
+                    state.values[index],
+                    cursor: state.cursors[index],
+                    width: boxWidth,
+                    scroll: focused
+                )
             }
             spans.append(Span(pad(box.text, boxWidth), focused ? [.underline, .bold] : .underline))
             if focused { cursor = CursorPosition(row: rows.count, column: boxStart + box.cursorCell) }
@@ -169,10 +173,10 @@ public enum FormLayout {
         return true
     }
 
-
     /// The part of `value` shown in a box `width` cells wide and where the cursor falls in it. Without
     /// `scroll` the value shows from its start; with it the window moves just enough to keep the cursor in.
-    static func visibleWindow(_ value: String, cursor: Int, width: Int, scroll: Bool) -> (text: String, cursorCell: Int) {
+    static func visibleWindow(_ value: String, cursor: Int, width: Int, scroll: Bool) -> (text: String, cursorCell: Int)
+    {
         let characters = Array(value)
         let cursor = min(max(0, cursor), characters.count)
         let widths = characters.map { DisplayWidth.of($0) }

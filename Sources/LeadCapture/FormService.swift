@@ -1,3 +1,4 @@
+internal import CNcurses
 public import LeadCore
 import LeadStore
 public import Logging
@@ -133,7 +134,7 @@ public struct FormService: Service {
                     try FormThread.start(name: "leadd-form") {
                         do throws(FormServiceError) {
                             let session = try FormSession(settings: settings, logger: logger, wake: wake)
-                            continuation.resume(returning: .success(session.run()))
+                            continuation.resume(returning: .success(try session.run()))
                         } catch {
                             continuation.resume(returning: .failure(error))
                         }
@@ -172,13 +173,17 @@ enum FormThread {
         let body = Unmanaged.passRetained(Body(name: name, run: run)).toOpaque()
         var thread = pthread_t()
         let rc = pthread_create(
-            &thread, nil,
+            &thread,
+            nil,
             { argument in
                 guard let argument else { return nil }
                 let body = Unmanaged<Body>.fromOpaque(argument).takeRetainedValue()
+                _ = CNcurses_set_thread_name(body.name)
                 body.run()
                 return nil
-            }, body)
+            },
+            body
+        )
         guard rc == 0 else {
             Unmanaged<Body>.fromOpaque(body).release()
             throw FormServiceError(.system, "cannot start the form thread: \(String(cString: strerror(rc)))")

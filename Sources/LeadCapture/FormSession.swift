@@ -92,7 +92,9 @@ final class FormSession {
     // MARK: - The loop
 
     /// Runs until a shutdown, a quit or the end of the own terminal's input. Never returns for a hang-up.
-    func run() -> Exit {
+    ///
+    /// - Throws: ``FormServiceError`` when `TTY=-` cannot be driven at all (a device is retried instead).
+    func run() throws(FormServiceError) -> Exit {
         let path = settings.config.terminal.tty
         var backoff = Self.initialBackoff
         var inOutage = false
@@ -106,7 +108,11 @@ final class FormSession {
             guard let terminal else {
                 do {
                     let opened = try Terminal(
-                        path: path, term: settings.term, baud: settings.config.terminal.baud, wakeFD: wake.writeFD)
+                        path: path,
+                        term: settings.term,
+                        baud: settings.config.terminal.baud,
+                        wakeFD: wake.writeFD
+                    )
                     self.terminal = opened
                     if inOutage {
                         logger.notice("Form terminal reopened", metadata: ["terminal.type": "\(opened.termName)"])
@@ -120,9 +126,7 @@ final class FormSession {
                     reportReady()
                 } catch {
                     if path == LeaddConfig.Terminal.ownTerminal {
-                        logger.error("Cannot open the form terminal", metadata: ["error": "\(error)"])
-                        reportReady()
-                        return .inputEnded
+                        throw FormServiceError(.terminal, "cannot open the form terminal: \(error)")
                     }
                     if !inOutage {
                         logger.error("Cannot open the form terminal; retrying", metadata: ["error": "\(error)"])
@@ -314,7 +318,10 @@ final class FormSession {
                 record(.submit, leadID: stored.id)
                 pendingCard = nil
                 // Only now, with the lead committed, does the visitor see the thank-you.
-                state.showConfirmation(name: FormSession.visitorName(fields, form: config.form), now: monotonicMilliseconds())
+                state.showConfirmation(
+                    name: FormSession.visitorName(fields, form: config.form),
+                    now: monotonicMilliseconds()
+                )
                 terminal?.clearOnNextDraw()
                 settings.onEvent(.leadCaptured(id: stored.id))
             } catch {

@@ -14,8 +14,11 @@ public import LeadCore
 public struct FormState: Sendable {
     /// Where the keyboard goes: a field (by index in the form), the consent checkbox or the Submit button.
     public enum Focus: Sendable, Hashable {
+        /// A field, by its index in ``FormSpec/fields``.
         case field(Int)
+        /// The consent checkbox.
         case consent
+        /// The Submit button.
         case submit
     }
 

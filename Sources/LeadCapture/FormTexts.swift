@@ -15,7 +15,8 @@ public struct FormTexts: Sendable, Hashable {
     public var hints: String {
         pick(
             "Tab/↓ next · Shift-Tab/↑ back · Space toggle · F2 Русский",
-            "Tab/↓ далее · Shift-Tab/↑ назад · Пробел отметить · F2 English")
+            "Tab/↓ далее · Shift-Tab/↑ назад · Пробел отметить · F2 English"
+        )
     }
     /// The Submit button.
     public var submit: String { pick("Submit", "Отправить") }
@@ -29,7 +30,8 @@ public struct FormTexts: Sendable, Hashable {
     public var storeError: String {
         pick(
             "Something went wrong — please call a member of staff. Your details are still here.",
-            "Что-то пошло не так — пожалуйста, позовите сотрудника стенда. Ваши данные остались на экране.")
+            "Что-то пошло не так — пожалуйста, позовите сотрудника стенда. Ваши данные остались на экране."
+        )
     }
     /// F12 in kiosk mode without a configured PIN.
     public var noStaffPIN: String { pick("No staff PIN configured", "PIN сотрудника не настроен") }
@@ -42,12 +44,15 @@ public struct FormTexts: Sendable, Hashable {
         pick("Too many wrong PINs — try again in 30 seconds", "Слишком много неверных PIN — повторите через 30 секунд")
     }
     /// Under the PIN prompt.
-    public var pinHint: String { pick("Enter: confirm · Esc: back to the form", "Enter: подтвердить · Esc: вернуться к форме") }
+    public var pinHint: String {
+        pick("Enter: confirm · Esc: back to the form", "Enter: подтвердить · Esc: вернуться к форме")
+    }
     /// A keyboard-wedge scan that could not be read.
     public var scanNotRead: String {
         pick(
             "The scanned card could not be read — please type your details",
-            "Не удалось прочитать отсканированную карточку — введите данные вручную")
+            "Не удалось прочитать отсканированную карточку — введите данные вручную"
+        )
     }
     /// The staff screen's title.
     public var staffTitle: String { pick("Staff", "Сотрудник") }

@@ -5,21 +5,33 @@
 public enum Key: Sendable, Hashable {
     /// One or more characters typed or pasted. Control characters and escape sequences in it are dropped.
     case text(String)
+    /// Delete the character before the cursor.
     case backspace
+    /// Delete the character under the cursor.
     case delete
+    /// Cursor left; a choice field: previous option.
     case left
+    /// Cursor right; a choice field: next option.
     case right
+    /// Cursor to the start of the field.
     case home
+    /// Cursor to the end of the field.
     case end
+    /// Next field; on Submit: submit.
     case enter
+    /// Next field.
     case tab
+    /// Shift-Tab: previous field.
     case backTab
+    /// Previous field.
     case up
+    /// Next field.
     case down
     /// F2: switch language.
     case f2
     /// F12: the staff key.
     case f12
+    /// Back from the staff screens; clears a message.
     case escape
     /// A control character other than Tab, Enter, Backspace and Escape: `0x03` for Ctrl-C, `0x1A` for Ctrl-Z,
     /// `0x1C` for Ctrl-\, `0x04` for Ctrl-D.

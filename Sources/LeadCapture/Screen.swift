@@ -14,16 +14,21 @@ public struct TerminalSize: Sendable, Hashable {
 
 /// How a span of text is drawn. Terminals without colour show `error` as bold.
 public struct TextStyle: OptionSet, Sendable, Hashable {
+    /// The style's bits.
     public let rawValue: UInt8
 
     /// Creates a style from its bits.
     public init(rawValue: UInt8) { self.rawValue = rawValue }
 
+    /// Bold: titles, the focused label, buttons.
     public static let bold = TextStyle(rawValue: 1 << 0)
+    /// Reverse video: the focused checkbox or button.
     public static let reverse = TextStyle(rawValue: 1 << 1)
+    /// Underlined: the value boxes.
     public static let underline = TextStyle(rawValue: 1 << 2)
     /// An error message: red where the terminal has colour.
     public static let error = TextStyle(rawValue: 1 << 3)
+    /// Dim: the key hints.
     public static let dim = TextStyle(rawValue: 1 << 4)
 }
 

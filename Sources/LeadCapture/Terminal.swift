@@ -148,7 +148,9 @@ final class Terminal {
             fclose(inFile)
             fclose(outFile)
             if isOwn { _ = CNcurses_watch_sigwinch(-1) }
-            throw OpenError(description: "\(path): ncurses cannot drive terminal type \(term ?? "$TERM") or \(fallback)")
+            throw OpenError(
+                description: "\(path): ncurses cannot drive terminal type \(term ?? "$TERM") or \(fallback)"
+            )
         }
         self.screen = screen
         self.termName = name
@@ -168,7 +170,9 @@ final class Terminal {
     /// A UTF-8 locale is what makes ncurses read and write Cyrillic and CJK: the environment's, else C.UTF-8.
     private static func setUTF8Locale() {
         _ = setlocale(LC_ALL, "")
-        if let codeset = nl_langinfo(nl_item(CODESET)), String(cString: codeset).uppercased().replacingUTF8Dash() == "UTF8" {
+        if let codeset = nl_langinfo(nl_item(CODESET)),
+            String(cString: codeset).uppercased().replacingUTF8Dash() == "UTF8"
+        {
             return
         }
         _ = setlocale(LC_ALL, "C.UTF-8")
@@ -244,12 +248,12 @@ final class Terminal {
             var progress = false
 
             /// One character or key; false when nothing more can be had now. Invalid UTF-8 makes ncurses
-            /// return ERR with EILSEQ after consuming the bad bytes: that is progress, and reading goes on.
+            /// return ERR with EILSEQ, having consumed the bad bytes and whatever it had read ahead with them:
+            /// that is progress, and reading goes on.
             func next() -> Bool {
                 var character: wint_t = 0
                 errno = 0
                 let rc = wget_wch(window, &character)
-                print("DBG wget_wch rc=\(rc) errno=\(errno) ch=\(character) avail=\(CNcurses_bytes_available(fd))")
                 if rc == ERR {
                     if errno == EILSEQ {
                         progress = true
@@ -266,7 +270,7 @@ final class Terminal {
             // rest has not arrived yet (a serial line delivers a byte per millisecond at 9600 baud).
             wtimeout(window, 20)
             while inputs.count < 65_536 {
-                if progress && CNcurses_bytes_available(fd) <= 0 && errno != EILSEQ { break }
+                if progress && CNcurses_bytes_available(fd) <= 0 { break }
                 if !next() { break }
             }
             // Whatever ncurses pushed back into its own queue (the rest of an unknown escape sequence) comes

@@ -20,8 +20,8 @@
 /// | `NOTE` (all, one per line) | ``DecodedCard/notes`` |
 /// | `X-BADGE`, `X-BADGE-ID`, `X-BADGEID`, `X-ATTENDEE-ID` | ``DecodedCard/badgeID`` (if a valid badge id) |
 ///
-/// The text must start with `BEGIN:VCARD` and reach its `END:VCARD`; anything after that is ignored, and so
-/// are the properties of a vCard nested inside (2.1 `AGENT`).
+/// The text must start with `BEGIN:VCARD` (after any white space) and reach its `END:VCARD`; anything after
+/// that is ignored, and so are the properties of a vCard nested inside (2.1 `AGENT`).
 public enum VCardParser {
     /// The most content lines a vCard may have between `BEGIN:VCARD` and `END:VCARD`.
     public static let maximumProperties = 1000
@@ -33,7 +33,7 @@ public enum VCardParser {
     ///   ``CardDecodeError/Reason/tooManyProperties`` or ``CardDecodeError/Reason/noUsableFields``.
     public static func parse(_ text: String) -> Result<DecodedCard, CardDecodeError> {
         if let error = CardFields.checkLength(text) { return .failure(error) }
-        let lines = logicalLines(Array(text.utf8))
+        let lines = logicalLines(Array(CardText.trimmed(text).utf8))
         guard let first = lines.first, let begin = VCardProperty(line: first), begin.isMarker("BEGIN") else {
             return .failure(CardDecodeError(.malformed, "does not start with BEGIN:VCARD"))
         }
@@ -430,7 +430,7 @@ enum VCardText {
             }
             switch bytes[i] {
             case UInt8(ascii: "\\"):
-                i += 2
+                i = min(i + 2, bytes.count)
                 continue
             case UInt8(ascii: ";"):
                 cut(i)

@@ -22,7 +22,7 @@ public struct LeadCtl: ParsableCommand {
         version: LeadCtl.version,
         subcommands: [
             Status.self, List.self, Show.self, Add.self, Rate.self, Note.self, Export.self, Import.self,
-            Stats.self, Attendees.self, Retry.self, Purge.self, Backup.self, Doctor.self, ConfigCommand.self,
+            Stats.self, Attendees.self, Sync.self, Retry.self, Purge.self, Backup.self, Doctor.self, ConfigCommand.self,
         ]
     )
 
@@ -39,7 +39,7 @@ public struct LeadCtl: ParsableCommand {
     }
 
     /// Parses `arguments`, runs the command, and returns DESIGN's exit code (0, 1, 2 or 78), printing any
-    /// error to standard error. `environment` supplies `STATE_DIRECTORY` (systemd) and nothing else is read.
+    /// error to standard error. `environment` supplies `STATE_DIRECTORY` and `CREDENTIALS_DIRECTORY` (systemd); nothing else is read.
     public static func run(arguments: [String], environment: [String: String]) -> Int32 {
         Context.environment = environment
         do {

@@ -74,6 +74,16 @@ public final class LeadStore {
             let dir = String(path[..<slash])
             if !dir.isEmpty { try makeDirectories(dir) }
         }
+        // An existing database is never opened here: closing any descriptor of the file drops every POSIX lock
+        // this process holds on it, including the SHARED lock another connection of this process (the daemon's
+        // sync worker, the form) keeps in WAL mode — and then a closing `leadctl` deletes the live WAL file.
+        if access(path, F_OK) == 0 {
+            if access(path, R_OK | W_OK) != 0 {
+                let e = errno
+                throw StoreError(e == EACCES || e == EROFS ? .readOnly : .cantOpen, "\(path): \(String(cString: strerror(e)))")
+            }
+            return
+        }
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         if fd < 0 {
             let e = errno

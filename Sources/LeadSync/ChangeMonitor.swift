@@ -41,6 +41,8 @@ public struct ChangeMonitor: Service {
         var pipeEnds: [Int32] = [-1, -1]
         guard pipe(&pipeEnds) == 0 else {
             logger.warning("Cannot watch for network and database changes", metadata: ["error": "\(errno)"])
+            // Returning would end the daemon's service group: wait for the shutdown instead.
+            try? await gracefulShutdown()
             return
         }
         let netlink = watchNetwork ? ChangeMonitor.openNetlink() : -1
@@ -150,10 +152,10 @@ public struct ChangeMonitor: Service {
     /// Whether a read of `struct inotify_event`s names one of the watched files.
     static func matches(_ events: ArraySlice<UInt8>, names: [Int32: Set<String>]) -> Bool {
         var offset = events.startIndex
-        let header = 16  // wd, mask, cookie, len
+        let header = 16  // int wd; uint32_t mask, cookie, len; in host byte order
         while offset + header <= events.endIndex {
             func u32(_ at: Int) -> UInt32 {
-                UInt32(events[at]) | UInt32(events[at + 1]) << 8 | UInt32(events[at + 2]) << 16 | UInt32(events[at + 3]) << 24
+                events[at..<(at + 4)].withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }
             }
             let wd = Int32(bitPattern: u32(offset))
             let length = Int(u32(offset + 12))

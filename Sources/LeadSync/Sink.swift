@@ -26,7 +26,8 @@ public enum SinkAnswer: Sendable, Hashable {
     /// 413: split the batch in half and send both halves.
     case tooLarge(reason: String)
     /// Send the same batch (same id, same bytes) again later: after `afterSeconds` when the receiver said
-    /// (`Retry-After`, 409), else after the sink's backoff. `ambiguous` when the receiver may have stored it.
+    /// (`Retry-After`, 409), else after the sink's backoff. Also when the receiver may have stored it (a timeout
+    /// after sending): its dedup turns the resend into a replay or `duplicate`.
     case retryLater(afterSeconds: Int64?, reason: String)
     /// The attempt was abandoned because the worker is shutting down; nothing is counted.
     case cancelled

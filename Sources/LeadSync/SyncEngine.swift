@@ -112,6 +112,8 @@ public final class SyncEngine {
     /// holds the sink's batch, or the worker is cancelled.
     public func pass() -> PassReport {
         var report = PassReport(sink: sink.name, stop: .idle(nextDue: nil))
+        // A rotated secret (two in the file for a while) is picked up without a restart.
+        sink.reloadCredentials()
         do {
             let cutoff = now().adding(seconds: -Int64(settings.deadAfterDays) * 86_400)
             let dead = try store.markDead(capturedBefore: cutoff)
@@ -121,15 +123,19 @@ public final class SyncEngine {
                     metadata: meta.merging(["leads.count": "\(dead)", "retention.days": "\(settings.deadAfterDays)"]) { $1 })
             }
             var skewRetried: String?
+            // A delivered batch's results are committed with the forming of the next one: one commit per batch.
+            var completion: BatchCompletion?
             while true {
                 if cancel.isCancelled {
+                    if let c = completion { try store.completeBatch(c.batchID, sink: sink.name, outcomes: c.outcomes, now: now()) }
                     report.stop = .cancelled
                     return report
                 }
                 let t = now()
                 let pick = try store.nextBatch(
                     sink: sink.name, limit: sink.batchSize, holder: holder, leaseSeconds: leaseSeconds, now: t,
-                    isAlive: ProcessIdentity.isAlive, build: sink.makeBody)
+                    completing: completion, isAlive: ProcessIdentity.isAlive, build: sink.makeBody)
+                completion = nil
                 let batch: FrozenBatch
                 switch pick {
                 case .batch(let b): batch = b
@@ -143,7 +149,6 @@ public final class SyncEngine {
                     report.stop = .heldElsewhere(until: until)
                     return report
                 case .paused(let reason, let fingerprint):
-                    sink.reloadCredentials()
                     if fingerprint != sink.fingerprint {
                         try store.resumeSink(sink.name)
                         logger.notice(
@@ -156,7 +161,9 @@ public final class SyncEngine {
                 }
                 report.attempts += 1
                 let answer = sink.deliver(batch, timestamp: t.seconds + clockOffsetSeconds)
-                if let stop = try apply(answer, to: batch, at: now(), report: &report, skewRetried: &skewRetried) {
+                switch try apply(answer, to: batch, at: now(), report: &report, skewRetried: &skewRetried) {
+                case .next(let c): completion = c
+                case .stop(let stop):
                     report.stop = stop
                     return report
                 }
@@ -171,7 +178,7 @@ public final class SyncEngine {
     /// Brings backoff waits forward to a random moment in the next `0…maxJitterSeconds` (the network came back,
     /// or another sink just succeeded), so a hall full of kiosks does not call the CRM at the same instant.
     public func networkReturned(maxJitterSeconds: Int64 = 30) {
-        let at = now().adding(seconds: 0).milliseconds + Int64.random(in: 0...(maxJitterSeconds * 1000), using: &rng)
+        let at = now().milliseconds + Int64.random(in: 0...(maxJitterSeconds * 1000), using: &rng)
         do {
             if try store.expediteBackoff(sink: sink.name, notAfter: Timestamp(milliseconds: at)) > 0 {
                 logger.info("Network changed: retrying soon", metadata: meta)
@@ -181,11 +188,18 @@ public final class SyncEngine {
         }
     }
 
-    /// Records one answer. Returns how the pass stops, or nil to go on with the next batch.
+    /// What the pass does after an answer.
+    private enum Step {
+        /// Go on with the next batch, recording this completion with it.
+        case next(BatchCompletion?)
+        case stop(PassStop)
+    }
+
+    /// Records one answer (a delivered batch's results are left to the next `nextBatch`).
     private func apply(
         _ answer: SinkAnswer, to batch: FrozenBatch, at t: Timestamp, report: inout PassReport,
         skewRetried: inout String?
-    ) throws -> PassStop? {
+    ) throws -> Step {
         var batchMeta = meta
         batchMeta["batch.id"] = "\(batch.id)"
         batchMeta["batch.leads"] = "\(batch.leadIDs.count)"
@@ -220,24 +234,22 @@ public final class SyncEngine {
                     "Receiver bug: leads missing from its results; they will be sent again",
                     metadata: batchMeta.merging(["leads.missing": "\(missing)"]) { $1 })
             }
-            try store.completeBatch(batch.id, sink: sink.name, outcomes: outcomes, now: t)
             if batch.failures > 0 { logger.notice("Sink delivering again", metadata: batchMeta) }
             logger.debug("Batch delivered", metadata: batchMeta)
-            return nil
+            return .next(BatchCompletion(batchID: batch.id, outcomes: outcomes))
         case .rejected(let reason):
             logger.error(
                 "Batch rejected as malformed: a client bug; its leads are marked rejected",
                 metadata: batchMeta.merging(["sync.error": "\(reason)"]) { $1 })
             let outcomes = Dictionary(uniqueKeysWithValues: batch.leadIDs.map { ($0, DeliveryOutcome.rejected(reason: reason)) })
-            try store.completeBatch(batch.id, sink: sink.name, outcomes: outcomes, now: t)
             report.rejected += batch.leadIDs.count
-            return nil
+            return .next(BatchCompletion(batchID: batch.id, outcomes: outcomes))
         case .pause(let reason):
             try store.pauseSink(sink.name, reason: reason, fingerprint: sink.fingerprint, releasing: batch.id, now: t)
             logger.error(
                 "Sink paused; resume with leadctl sync or a new credential",
                 metadata: batchMeta.merging(["sync.error": "\(reason)"]) { $1 })
-            return .paused(reason: reason)
+            return .stop(.paused(reason: reason))
         case .clockSkew(let offset, let reason):
             if let offset, skewRetried != batch.id {
                 skewRetried = batch.id
@@ -245,18 +257,17 @@ public final class SyncEngine {
                 logger.warning(
                     "Receiver says our clock is off: retrying once with its time",
                     metadata: batchMeta.merging(["clock.offset_s": "\(offset)"]) { $1 })
-                return nil
+                return .next(nil)
             }
-            return try backoff(batch, reason: reason + " (check the kiosk's clock)", after: nil, at: t, meta: batchMeta)
+            return .stop(try backoff(batch, reason: reason + " (check the kiosk's clock)", after: nil, at: t, meta: batchMeta))
         case .tooLarge(let reason):
             if batch.leadIDs.count <= 1 {
                 let outcomes = Dictionary(uniqueKeysWithValues: batch.leadIDs.map {
                     ($0, DeliveryOutcome.rejected(reason: "larger than the receiver accepts (HTTP 413)"))
                 })
-                try store.completeBatch(batch.id, sink: sink.name, outcomes: outcomes, now: t)
                 report.rejected += batch.leadIDs.count
                 logger.error("Lead too large for the receiver: rejected", metadata: batchMeta)
-                return nil
+                return .next(BatchCompletion(batchID: batch.id, outcomes: outcomes))
             }
             let ids = try store.splitBatch(batch.id, sink: sink.name, now: t, build: sink.makeBody)
             logger.notice(
@@ -264,12 +275,12 @@ public final class SyncEngine {
                 metadata: batchMeta.merging(["sync.error": "\(reason)", "batch.parts": "\(ids.joined(separator: ","))"]) {
                     $1
                 })
-            return nil
+            return .next(nil)
         case .retryLater(let after, let reason):
-            return try backoff(batch, reason: reason, after: after, at: t, meta: batchMeta)
+            return .stop(try backoff(batch, reason: reason, after: after, at: t, meta: batchMeta))
         case .cancelled:
             try store.releaseBatch(batch.id, holder: holder)
-            return .cancelled
+            return .stop(.cancelled)
         }
     }
 

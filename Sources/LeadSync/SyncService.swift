@@ -53,6 +53,12 @@ public struct SyncService: Service {
         let meta: Logger.Metadata = ["sink.name": "\(sinkName)"]
         var wakes: Set<SyncWake> = [.nudge]
         var wasFailing = false
+        // Consecutive database or start-up failures: the retry delay doubles, so a broken setup is not polled.
+        var failures = 0
+        func failureDelay() -> Int64 {
+            defer { failures += 1 }
+            return min(300, failureRetrySeconds << min(failures, 8))
+        }
         var timer: Task<Void, Never>?
         defer { timer?.cancel() }
         while !cancel.isCancelled {
@@ -73,12 +79,18 @@ public struct SyncService: Service {
                 if report.anySuccess && wasFailing { trigger.post(.peerSucceeded, except: id) }
                 wasFailing = report.endedInFailure
                 wakeAt = report.nextWake
-                if case .failed = report.stop { wakeAt = Timestamp.now().adding(seconds: failureRetrySeconds) }
+                if case .failed = report.stop {
+                    wakeAt = Timestamp.now().adding(seconds: failureDelay())
+                } else {
+                    failures = 0
+                }
                 if case .cancelled = report.stop { return }
             case .failure(let error):
+                let delay = failureDelay()
                 logger.error(
-                    "Sync worker cannot start; trying again", metadata: meta.merging(["error": "\(error)"]) { $1 })
-                wakeAt = Timestamp.now().adding(seconds: failureRetrySeconds)
+                    "Sync worker cannot start; trying again later",
+                    metadata: meta.merging(["error": "\(error)", "sync.retry_in_s": "\(delay)"]) { $1 })
+                wakeAt = Timestamp.now().adding(seconds: delay)
             }
             timer?.cancel()
             timer = nil

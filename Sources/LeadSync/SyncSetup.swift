@@ -67,6 +67,8 @@ public enum SyncSetup {
     ) throws -> SyncEngine {
         let store = try store ?? LeadStore(path: environment.databasePath)
         try store.ensureSinks([sink.name])
+        // This connection only forms batches and records answers: a resend after a power cut is harmless.
+        try store.relaxDurabilityForSyncBookkeeping()
         let made = try makeSink(sink, kiosk: config, environment: environment, cancel: cancel)
         return SyncEngine(
             sink: made, store: store, settings: SyncSettings(config: config), logger: logger, cancel: cancel,

@@ -1,6 +1,7 @@
 import LeadCapture
 public import LeadCore
 import LeadStore
+import LeadSync
 import Logging
 import ServiceLifecycle
 import Systemd
@@ -155,6 +156,7 @@ public enum Daemon {
             ])
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        let syncTrigger = SyncTrigger()
         if config.terminal.hasForm {
             let statusPath = dbPath
             let form = FormService(
@@ -165,6 +167,7 @@ public enum Daemon {
                 },
                 onEvent: { event in
                     guard case .leadCaptured = event else { return }
+                    syncTrigger.nudge()
                     // A fresh connection: this runs on the form's thread, and connections are not shared.
                     if let s = try? LeadStore(path: statusPath) { notifier.status(statusLine(s)) }
                 },
@@ -182,6 +185,14 @@ public enum Daemon {
                     service: WatchdogService(notifier: notifier, interval: watchdog, logger: logger) {
                         _ = try LeadStore(path: probePath, readOnly: true).schemaVersion()
                     }))
+        }
+        // Sync: one worker per [Sink], woken by a new lead (the form's nudge), database or network changes.
+        let syncEnvironment = SyncEnvironment(
+            databasePath: dbPath, credentialsDirectory: options.credentialsDirectory, appVersion: version)
+        for service in SyncSetup.services(
+            config: config, environment: syncEnvironment, trigger: syncTrigger, logger: logger)
+        {
+            services.append(.init(service: service))
         }
         services.append(.init(service: StoppingNotifier(notifier: notifier)))
 

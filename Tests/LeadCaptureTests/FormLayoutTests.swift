@@ -40,7 +40,8 @@ import Testing
         state.applyValidation(
             ValidationErrors(errors: [
                 FieldError(field: "phone", kind: .invalidPhone), FieldError(field: "consent", kind: .consentRequired),
-            ]))
+            ])
+        )
         state.showStoreError()
         for size in [(40, 40), (41, 30), (80, 24), (80, 30), (132, 43), (200, 60), (39, 24), (10, 3), (1, 1), (0, 0)] {
             let terminal = TerminalSize(columns: size.0, lines: size.1)
@@ -199,8 +200,11 @@ import Testing
 
     @Test func configTextCannotDrawEscapeSequences() {
         let form = FormSpec(
-            title: "Expo\u{1B}[2J 2026", fields: [FieldSpec(name: "name", label: "Name\u{07}")],
-            consentText: "OK\u{1B}]0;x\u{07}", consentRequired: false)
+            title: "Expo\u{1B}[2J 2026",
+            fields: [FieldSpec(name: "name", label: "Name\u{07}")],
+            consentText: "OK\u{1B}]0;x\u{07}",
+            consentRequired: false
+        )
         let screen = FormLayout.screen(for: makeState(form: form), size: standard)
         let controls = screen.lines.filter { line in line.text.unicodeScalars.contains { $0.value < 0x20 } }
         #expect(controls.isEmpty)

@@ -4,12 +4,22 @@ import Testing
 @testable import LeadCapture
 
 /// The default form: first_name*, last_name, email*, phone, company, job_title, interest (choice), consent*.
-func makeState(kiosk: Bool = true, pin: String? = "2468", form: FormSpec = .default, language: Language = .en)
+func makeState(
+    kiosk: Bool = true,
+    pin: String? = "2468",
+    form: FormSpec = .default,
+    language: Language = .en
+)
     -> FormState
 {
     FormState(
-        form: form, language: language, kiosk: kiosk, staffPIN: pin, idleResetMilliseconds: 60_000,
-        confirmationMilliseconds: 5_000)
+        form: form,
+        language: language,
+        kiosk: kiosk,
+        staffPIN: pin,
+        idleResetMilliseconds: 60_000,
+        confirmationMilliseconds: 5_000
+    )
 }
 
 extension FormState {
@@ -93,8 +103,11 @@ extension FormState {
 
     @Test func typingIsBoundedByMaxLength() {
         let form = FormSpec(
-            title: "T", fields: [FieldSpec(name: "code", label: "Code", maxLength: 5)], consentText: "ok",
-            consentRequired: false)
+            title: "T",
+            fields: [FieldSpec(name: "code", label: "Code", maxLength: 5)],
+            consentText: "ok",
+            consentRequired: false
+        )
         var state = makeState(form: form)
         for character in "abcdefgh" { state.press(.text(String(character))) }
         #expect(state.value(of: "code") == "abcde")
@@ -148,9 +161,16 @@ extension FormState {
             title: "T",
             fields: [
                 FieldSpec(
-                    name: "size", label: "Size", type: .choice, required: true,
-                    choices: [Choice(value: "s", label: "S"), Choice(value: "m", label: "M")])
-            ], consentText: "ok", consentRequired: false)
+                    name: "size",
+                    label: "Size",
+                    type: .choice,
+                    required: true,
+                    choices: [Choice(value: "s", label: "S"), Choice(value: "m", label: "M")]
+                )
+            ],
+            consentText: "ok",
+            consentRequired: false
+        )
         var state = makeState(form: form)
         state.press(.right, .right, .right)
         #expect(state.value(of: "size") == "s")
@@ -169,8 +189,10 @@ extension FormState {
             effects == [
                 .submit(
                     raw: ["first_name": "Анна", "email": "anna@example.com", "interest": "product"],
-                    consentGiven: true)
-            ])
+                    consentGiven: true
+                )
+            ]
+        )
     }
 
     @Test func firstKeystrokeStartsTheFormOnce() {

@@ -17,14 +17,17 @@ private func scalars(_ text: String) -> [RawInput] { text.unicodeScalars.map { .
             decoded == [
                 .key(.text("a")), .key(.tab), .key(.text("b")), .key(.enter), .key(.text("c")), .key(.backspace),
                 .key(.backspace), .key(.control(0x03)), .key(.control(0x1A)), .key(.control(0x1C)),
-            ])
+            ]
+        )
     }
 
     @Test func crlfIsOneEnter() {
         var decoder = InputDecoder()
-        #expect(decoder.feed(scalars("x\r\ny\nz"), now: 1_000) == [
-            .key(.text("x")), .key(.enter), .key(.text("y")), .key(.enter), .key(.text("z")),
-        ])
+        #expect(
+            decoder.feed(scalars("x\r\ny\nz"), now: 1_000) == [
+                .key(.text("x")), .key(.enter), .key(.text("y")), .key(.enter), .key(.text("z")),
+            ]
+        )
     }
 
     @Test func keysFromNcursesPassThrough() {
@@ -35,19 +38,26 @@ private func scalars(_ text: String) -> [RawInput] { text.unicodeScalars.map { .
     @Test func commonEscapeSequencesAreDecoded() {
         var decoder = InputDecoder()
         let decoded = decoder.feed(
-            scalars("\u{1B}[A\u{1B}[B\u{1B}OC\u{1B}[D\u{1B}[Z\u{1B}[24~\u{1B}OQ\u{1B}[12~\u{1B}[[B\u{1B}[3~\u{1B}[1~\u{1B}[4~"),
-            now: 1_000)
+            scalars(
+                "\u{1B}[A\u{1B}[B\u{1B}OC\u{1B}[D\u{1B}[Z\u{1B}[24~\u{1B}OQ\u{1B}[12~"
+                    + "\u{1B}[[B\u{1B}[3~\u{1B}[1~\u{1B}[4~"
+            ),
+            now: 1_000
+        )
         #expect(
             decoded == [
                 .key(.up), .key(.down), .key(.right), .key(.left), .key(.backTab), .key(.f12), .key(.f2), .key(.f2),
                 .key(.f2), .key(.delete), .key(.home), .key(.end),
-            ])
+            ]
+        )
     }
 
     @Test func unknownEscapeSequencesAreSwallowedWhole() {
         var decoder = InputDecoder()
         let decoded = decoder.feed(
-            scalars("\u{1B}[2Jab\u{1B}]0;pwned\u{07}c\u{1B}[38;5;196md\u{1B}Pq#0\u{1B}\\e\u{1B}xf"), now: 1_000)
+            scalars("\u{1B}[2Jab\u{1B}]0;pwned\u{07}c\u{1B}[38;5;196md\u{1B}Pq#0\u{1B}\\e\u{1B}xf"),
+            now: 1_000
+        )
         #expect(decoded == [.key(.text("ab")), .key(.text("c")), .key(.text("d")), .key(.text("e")), .key(.text("f"))])
     }
 

@@ -178,6 +178,17 @@ private func reason(_ text: String) -> CardDecodeError.Reason? {
     #expect(try phone("TEL:7", "TEL:8") == "7")
 }
 
+@Test func trailingBackslashKeepsTheLastComponent() throws {
+    let c = try card(crlf("BEGIN:VCARD", "N:Petrova;Anna\\", "ORG:Acme\\", "END:VCARD"))
+    #expect(c.fields["first_name"] == "Anna\\")
+    #expect(c.fields["company"] == "Acme\\")
+}
+
+@Test func leadingBlankLinesAndIndentationBeforeBeginAreIgnored() throws {
+    let c = try card("\r\n\r\n   BEGIN:VCARD\r\nFN:Anna Petrova\r\nEND:VCARD\r\n\r\n  ")
+    #expect(c.fields["last_name"] == "Petrova")
+}
+
 @Test func escapesAreUndoneButOtherBackslashesStay() throws {
     let c = try card(
         crlf("BEGIN:VCARD", "VERSION:3.0", "FN:A B", "NOTE:a\\,b\\;c\\\\d\\ne\\Nf C:\\temp", "END:VCARD")

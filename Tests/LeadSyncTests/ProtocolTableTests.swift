@@ -3,6 +3,7 @@ import LeadCore
 import LeadStore
 import LeadSync
 import LeaddTesting
+import Logging
 import Testing
 
 /// Every row of SYNC-PROTOCOL.md's per-lead and batch-level tables, driven through the real engine, libcurl and

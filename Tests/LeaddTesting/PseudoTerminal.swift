@@ -25,16 +25,52 @@ public final class PseudoTerminal: @unchecked Sendable {
         public var description: String
     }
 
+    /// What the reader thread and the test share; the thread holds this, not the terminal, so a terminal a
+    /// test forgot to close still goes away (its deinit stops the thread).
+    private final class Shared: @unchecked Sendable {
+        let lock = NSLock()
+        let master: Int32
+        var bytes: [UInt8] = []
+        var emulator: ScreenEmulator
+        var stopping = false
+        let done = DispatchSemaphore(value: 0)
+
+        init(master: Int32, emulator: ScreenEmulator) {
+            self.master = master
+            self.emulator = emulator
+        }
+
+        func readLoop() {
+            var buffer = [UInt8](repeating: 0, count: 16_384)
+            while true {
+                lock.lock()
+                let stop = stopping
+                lock.unlock()
+                if stop { break }
+                var fds = [pollfd(fd: master, events: Int16(POLLIN), revents: 0)]
+                let ready = poll(&fds, 1, 20)
+                guard ready > 0, fds[0].revents & Int16(POLLIN) != 0 else { continue }
+                let n = read(master, &buffer, buffer.count)
+                guard n > 0 else {
+                    // EIO while nobody has the slave open: wait for the program to reopen it.
+                    usleep(10_000)
+                    continue
+                }
+                lock.lock()
+                bytes.append(contentsOf: buffer[0..<n])
+                emulator.feed(buffer[0..<n])
+                lock.unlock()
+            }
+            done.signal()
+        }
+    }
+
     /// The slave device, `/dev/pts/N`.
     public let slavePath: String
     private let master: Int32
     private let slave: Int32
-    private let lock = NSLock()
-    private var bytes: [UInt8] = []
-    private var emulator: ScreenEmulator
-    private var stopping = false
+    private let shared: Shared
     private var closed = false
-    private let readerDone = DispatchSemaphore(value: 0)
 
     /// Opens a pty pair with the given window size and starts reading its output.
     public init(columns: Int = 80, lines: Int = 24) throws {
@@ -54,37 +90,14 @@ public final class PseudoTerminal: @unchecked Sendable {
         master = masterFD
         slave = slaveFD
         slavePath = String(cString: name)
-        emulator = ScreenEmulator(columns: columns, lines: lines)
-        let thread = Thread { [self] in readLoop() }
+        let shared = Shared(master: masterFD, emulator: ScreenEmulator(columns: columns, lines: lines))
+        self.shared = shared
+        let thread = Thread { shared.readLoop() }
         thread.name = "pty-reader"
         thread.start()
     }
 
     deinit { close() }
-
-    private func readLoop() {
-        var buffer = [UInt8](repeating: 0, count: 16_384)
-        while true {
-            lock.lock()
-            let stop = stopping
-            lock.unlock()
-            if stop { break }
-            var fds = [pollfd(fd: master, events: Int16(POLLIN), revents: 0)]
-            let ready = poll(&fds, 1, 20)
-            guard ready > 0, fds[0].revents & Int16(POLLIN) != 0 else { continue }
-            let n = read(master, &buffer, buffer.count)
-            guard n > 0 else {
-                // EIO while nobody has the slave open: wait for the program to reopen it.
-                usleep(10_000)
-                continue
-            }
-            lock.lock()
-            bytes.append(contentsOf: buffer[0..<n])
-            emulator.feed(buffer[0..<n])
-            lock.unlock()
-        }
-        readerDone.signal()
-    }
 
     // MARK: - Typing
 
@@ -93,6 +106,10 @@ public final class PseudoTerminal: @unchecked Sendable {
 
     /// Writes raw bytes to the program's input (invalid UTF-8 included).
     public func write(_ data: [UInt8]) {
+        shared.lock.lock()
+        let isClosed = closed
+        shared.lock.unlock()
+        guard !isClosed else { return }
         var offset = 0
         while offset < data.count {
             let n = data[offset...].withUnsafeBytes { Glibc.write(master, $0.baseAddress, $0.count) }
@@ -127,9 +144,9 @@ public final class PseudoTerminal: @unchecked Sendable {
 
     /// Everything the program wrote so far.
     public var output: [UInt8] {
-        lock.lock()
-        defer { lock.unlock() }
-        return bytes
+        shared.lock.lock()
+        defer { shared.lock.unlock() }
+        return shared.bytes
     }
 
     /// The program's output since byte `offset`, decoded, with escape sequences and control characters removed.
@@ -140,16 +157,16 @@ public final class PseudoTerminal: @unchecked Sendable {
 
     /// How many bytes the program has written: a mark for ``outputText(since:)``.
     public var outputCount: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return bytes.count
+        shared.lock.lock()
+        defer { shared.lock.unlock() }
+        return shared.bytes.count
     }
 
     /// The emulated screen now, one string per line, trailing spaces removed.
     public var screenLines: [String] {
-        lock.lock()
-        defer { lock.unlock() }
-        return emulator.lines
+        shared.lock.lock()
+        defer { shared.lock.unlock() }
+        return shared.emulator.lines
     }
 
     /// The emulated screen now as one string, lines joined with newlines.
@@ -175,23 +192,24 @@ public final class PseudoTerminal: @unchecked Sendable {
     /// Changes the window size (TIOCSWINSZ on the master).
     public func resize(columns: Int, lines: Int) {
         var size = winsize(ws_row: UInt16(lines), ws_col: UInt16(columns), ws_xpixel: 0, ws_ypixel: 0)
+        shared.lock.lock()
+        defer { shared.lock.unlock() }
+        guard !closed else { return }
         _ = ioctl(master, UInt(TIOCSWINSZ), &size)
-        lock.lock()
-        emulator.resize(columns: columns, lines: lines)
-        lock.unlock()
+        shared.emulator.resize(columns: columns, lines: lines)
     }
 
     /// Closes both sides: the program sees a hang-up. Idempotent.
     public func close() {
-        lock.lock()
+        shared.lock.lock()
         if closed {
-            lock.unlock()
+            shared.lock.unlock()
             return
         }
         closed = true
-        stopping = true
-        lock.unlock()
-        readerDone.wait()
+        shared.stopping = true
+        shared.lock.unlock()
+        shared.done.wait()
         Glibc.close(master)
         Glibc.close(slave)
     }
@@ -350,7 +368,8 @@ struct ScreenEmulator {
     private mutating func csi(_ parameters: String, final: UnicodeScalar) {
         let isPrivate = parameters.hasPrefix("?")
         let numbers = parameters.drop { $0 == "?" || $0 == ">" || $0 == "=" }.split(
-            separator: ";", omittingEmptySubsequences: false
+            separator: ";",
+            omittingEmptySubsequences: false
         ).map { Int($0) }
         func n(_ index: Int, _ fallback: Int = 1) -> Int {
             guard index < numbers.count, let value = numbers[index], value > 0 else { return fallback }

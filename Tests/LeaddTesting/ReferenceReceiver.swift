@@ -28,8 +28,10 @@ public final class ReferenceReceiver: @unchecked Sendable {
         case retryAfterSeconds(Int, seconds: Int)
         /// 429 or 503 with `Retry-After: <HTTP-date>` this many seconds ahead.
         case retryAfterDate(Int, secondsAhead: Int)
-        /// Process normally, then wait this long before answering.
+        /// Process normally, then wait this long before answering (a kiosk timeout after the commit).
         case slow(seconds: Double)
+        /// Hold the batch in flight this long before processing it (a second request with its key gets 409).
+        case stall(seconds: Double)
         /// Process and store normally, then close the connection without answering (a timeout after commit).
         case dropAfterStore
         /// Process normally but answer only for leads `keep` says yes to (the others are missing from results).
@@ -62,6 +64,8 @@ public final class ReferenceReceiver: @unchecked Sendable {
         /// lead id → how many times a request stored it (`created`/`updated`), replays excluded.
         public var receipts: [String: Int]
         public var connectionsAccepted: Int
+        /// Idempotency keys being processed right now.
+        public var inFlight: Int
     }
 
     public let databasePath: String
@@ -82,6 +86,8 @@ public final class ReferenceReceiver: @unchecked Sendable {
     private var requests: [Request] = []
     private var stored: [String: Int] = [:]
     private var receipts: [String: Int] = [:]
+    private var receiptLog: [String: [String]] = [:]
+    private var statements: [String: OpaquePointer?] = [:]
     private var accepted = 0
     private var waiters: [(id: Int, predicate: (Snapshot) -> Bool, continuation: CheckedContinuation<Bool, Never>)] = []
     private var nextWaiter = 0
@@ -121,6 +127,7 @@ public final class ReferenceReceiver: @unchecked Sendable {
 
     deinit {
         stop()
+        for s in statements.values { sqlite3_finalize(s) }
         sqlite3_close_v2(db)
     }
 
@@ -177,7 +184,7 @@ public final class ReferenceReceiver: @unchecked Sendable {
     public func misbehaveAlways(_ behavior: Behavior?) { lock.withLock { standing = behavior } }
 
     public var snapshot: Snapshot {
-        lock.withLock { Snapshot(requests: requests, stored: stored, receipts: receipts, connectionsAccepted: accepted) }
+        lock.withLock { Snapshot(requests: requests, stored: stored, receipts: receipts, connectionsAccepted: accepted, inFlight: inFlight.count) }
     }
 
     /// Waits until `predicate` holds for the receiver's state (checked after every request), or `timeout` passes.
@@ -188,7 +195,7 @@ public final class ReferenceReceiver: @unchecked Sendable {
         }
         return await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
             let done: Bool = lock.withLock {
-                let snap = Snapshot(requests: requests, stored: stored, receipts: receipts, connectionsAccepted: accepted)
+                let snap = Snapshot(requests: requests, stored: stored, receipts: receipts, connectionsAccepted: accepted, inFlight: inFlight.count)
                 if predicate(snap) { return true }
                 waiters.append((id, predicate, c))
                 return false
@@ -212,7 +219,7 @@ public final class ReferenceReceiver: @unchecked Sendable {
     private func notifyWaiters() {
         let ready: [CheckedContinuation<Bool, Never>] = lock.withLock {
             guard !waiters.isEmpty else { return [] }
-            let snap = Snapshot(requests: requests, stored: stored, receipts: receipts, connectionsAccepted: accepted)
+            let snap = Snapshot(requests: requests, stored: stored, receipts: receipts, connectionsAccepted: accepted, inFlight: inFlight.count)
             var out: [CheckedContinuation<Bool, Never>] = []
             waiters.removeAll { w in
                 if w.predicate(snap) {
@@ -237,8 +244,6 @@ public final class ReferenceReceiver: @unchecked Sendable {
             PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
             CREATE TABLE IF NOT EXISTS leads (kiosk_id TEXT NOT NULL, lead_id TEXT NOT NULL, revision INTEGER NOT NULL,
                 lead TEXT NOT NULL, batch_id TEXT, stored_at REAL NOT NULL, PRIMARY KEY (kiosk_id, lead_id));
-            CREATE TABLE IF NOT EXISTS receipts (id INTEGER PRIMARY KEY, kiosk_id TEXT, lead_id TEXT, batch_id TEXT,
-                status TEXT, at REAL);
             CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, body_sha256 BLOB NOT NULL,
                 status INTEGER NOT NULL, response BLOB NOT NULL);
             """)
@@ -271,16 +276,7 @@ public final class ReferenceReceiver: @unchecked Sendable {
     }
 
     /// What the receiver answered for a lead each time a request carrying it was processed, in order.
-    public func receiptStatuses(leadID: String) -> [String] {
-        lock.withLock {
-            let s = prepare("SELECT status FROM receipts WHERE lead_id = ? ORDER BY id")
-            defer { sqlite3_finalize(s) }
-            sqlite3_bind_text(s, 1, leadID, -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self))
-            var out: [String] = []
-            while sqlite3_step(s) == SQLITE_ROW { out.append(String(cString: sqlite3_column_text(s, 0))) }
-            return out
-        }
-    }
+    public func receiptStatuses(leadID: String) -> [String] { lock.withLock { receiptLog[leadID] ?? [] } }
 
     /// The stored JSON of a lead.
     public func storedLead(kiosk: String, leadID: String) -> JSONValue? {
@@ -316,6 +312,7 @@ public final class ReferenceReceiver: @unchecked Sendable {
                 close(c)
                 return
             }
+            notifyWaiters()
             let thread = Thread { [weak self] in
                 self?.serve(c)
                 _ = self?.lock.withLock { self?.connections.remove(c) }
@@ -415,14 +412,16 @@ public final class ReferenceReceiver: @unchecked Sendable {
             entry.leadIDs = ids.compactMap { $0["lead_id"]?.stringValue }
         }
         func finish(_ status: Int, _ body: [UInt8], headers: [String: String] = [:]) -> Bool {
-            respond(fd, status: status, body: body, headers: headers, keepAlive: r.keepAlive)
+            // Timed before the answer leaves: whatever the kiosk does after reading it comes later.
             entry.status = status
             entry.endedAt = Date().timeIntervalSince1970
             record(entry)
+            respond(fd, status: status, body: body, headers: headers, keepAlive: r.keepAlive)
             return true
         }
         let scripted: Behavior? = lock.withLock { script.isEmpty ? standing : script.removeFirst() }
         var slowSeconds = 0.0
+        var stallSeconds = 0.0
         var dropAfterStore = false
         var keepResult: (@Sendable (String) -> Bool)?
         switch scripted {
@@ -434,6 +433,7 @@ public final class ReferenceReceiver: @unchecked Sendable {
             let date = httpDate(Date().timeIntervalSince1970 + Double(ahead))
             return finish(code, errorBody("busy", "retry later"), headers: ["Retry-After": date])
         case .slow(let seconds)?: slowSeconds = seconds
+        case .stall(let seconds)?: stallSeconds = seconds
         case .dropAfterStore?: dropAfterStore = true
         case .omitResults(let keep)?: keepResult = keep
         case nil: break
@@ -482,6 +482,7 @@ public final class ReferenceReceiver: @unchecked Sendable {
                 inFlight.insert(key)
                 return .new
             }
+            notifyWaiters()
             switch seen {
             case .replay(let status, let body): return finish(status, body)
             case .conflict: return finish(409, errorBody("in_flight", "this batch is still being processed"))
@@ -489,20 +490,10 @@ public final class ReferenceReceiver: @unchecked Sendable {
             case .new: break
             }
         }
-        let (status, response) = process(r.body, batchHeader: id, keep: keepResult)
+        if stallSeconds > 0 { Thread.sleep(forTimeInterval: stallSeconds) }
+        let (status, response) = process(r.body, batchHeader: id, keep: keepResult, key: key, bodyHash: bodyHash)
         entry.processed = status == 200
-        lock.withLock {
-            if let key {
-                inFlight.remove(key)
-                let s = prepare("INSERT OR REPLACE INTO idempotency (key, body_sha256, status, response) VALUES (?, ?, ?, ?)")
-                sqlite3_bind_text(s, 1, key, -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self))
-                bindBlob(s, 2, bodyHash)
-                sqlite3_bind_int64(s, 3, Int64(status))
-                bindBlob(s, 4, response)
-                sqlite3_step(s)
-                sqlite3_finalize(s)
-            }
-        }
+        notifyWaiters()
         if dropAfterStore {
             entry.status = -1
             entry.endedAt = Date().timeIntervalSince1970
@@ -514,12 +505,42 @@ public final class ReferenceReceiver: @unchecked Sendable {
         return finish(status, response)
     }
 
-    /// Obligation 5 and the per-lead results.
-    private func process(_ body: [UInt8], batchHeader: String, keep: (@Sendable (String) -> Bool)?) -> (Int, [UInt8]) {
-        guard let doc = try? JSONValue.parse(body) else { return (400, errorBody("invalid_json", "body is not JSON")) }
+    /// A prepared statement kept for the receiver's life (call with the lock held).
+    private func statement(_ sql: String) -> OpaquePointer? {
+        if let s = statements[sql] {
+            sqlite3_reset(s)
+            return s
+        }
+        let s = prepare(sql)
+        statements[sql] = s
+        return s
+    }
+
+    /// Records the answer to an idempotency key and ends its flight (call with the lock held, in a transaction).
+    private func complete(key: String?, bodyHash: [UInt8], status: Int, response: [UInt8]) {
+        guard let key else { return }
+        inFlight.remove(key)
+        let s = statement("INSERT OR REPLACE INTO idempotency (key, body_sha256, status, response) VALUES (?, ?, ?, ?)")
+        sqlite3_bind_text(s, 1, key, -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self))
+        bindBlob(s, 2, bodyHash)
+        sqlite3_bind_int64(s, 3, Int64(status))
+        bindBlob(s, 4, response)
+        sqlite3_step(s)
+        sqlite3_reset(s)
+    }
+
+    /// Obligation 5 and the per-lead results; the idempotency record is written in the same transaction.
+    private func process(
+        _ body: [UInt8], batchHeader: String, keep: (@Sendable (String) -> Bool)?, key: String?, bodyHash: [UInt8]
+    ) -> (Int, [UInt8]) {
+        func refuse(_ status: Int, _ response: [UInt8]) -> (Int, [UInt8]) {
+            lock.withLock { complete(key: key, bodyHash: bodyHash, status: status, response: response) }
+            return (status, response)
+        }
+        guard let doc = try? JSONValue.parse(body) else { return refuse(400, errorBody("invalid_json", "body is not JSON")) }
         guard doc["type"]?.stringValue == "leads.batch", let leads = doc["leads"]?.arrayValue,
             let kiosk = doc["source"]?["kiosk_id"]?.stringValue
-        else { return (422, errorBody("invalid_batch", "not a leads.batch with source.kiosk_id and leads")) }
+        else { return refuse(422, errorBody("invalid_batch", "not a leads.batch with source.kiosk_id and leads")) }
         let batchID = doc["batch_id"]?.stringValue ?? batchHeader
         let verdicts = perLead
         var results = JSONWriter()
@@ -528,18 +549,11 @@ public final class ReferenceReceiver: @unchecked Sendable {
         results.key("results")
         results.beginArray()
         let now = Date().timeIntervalSince1970
-        lock.withLock {
+        return lock.withLock {
             _ = sqlite3_exec(db, "BEGIN IMMEDIATE", nil, nil, nil)
-            let get = prepare("SELECT revision, rowid FROM leads WHERE kiosk_id = ? AND lead_id = ?")
-            let put = prepare(
+            let get = statement("SELECT revision, rowid FROM leads WHERE kiosk_id = ? AND lead_id = ?")
+            let put = statement(
                 "INSERT OR REPLACE INTO leads (kiosk_id, lead_id, revision, lead, batch_id, stored_at) VALUES (?, ?, ?, ?, ?, ?)")
-            let receipt = prepare("INSERT INTO receipts (kiosk_id, lead_id, batch_id, status, at) VALUES (?, ?, ?, ?, ?)")
-            defer {
-                sqlite3_finalize(get)
-                sqlite3_finalize(put)
-                sqlite3_finalize(receipt)
-                _ = sqlite3_exec(db, "COMMIT", nil, nil, nil)
-            }
             for lead in leads {
                 guard let leadID = lead["lead_id"]?.stringValue else { continue }
                 var status: String
@@ -578,6 +592,7 @@ public final class ReferenceReceiver: @unchecked Sendable {
                     var w = JSONWriter()
                     w.value(lead)
                     sqlite3_reset(put)
+                    sqlite3_clear_bindings(put)
                     sqlite3_bind_text(put, 1, kiosk, -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self))
                     sqlite3_bind_text(put, 2, leadID, -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self))
                     sqlite3_bind_int64(put, 3, Int64(revision))
@@ -591,13 +606,7 @@ public final class ReferenceReceiver: @unchecked Sendable {
                     stored[kiosk + "/" + leadID] = revision
                     receipts[leadID, default: 0] += 1
                 }
-                sqlite3_reset(receipt)
-                sqlite3_bind_text(receipt, 1, kiosk, -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self))
-                sqlite3_bind_text(receipt, 2, leadID, -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self))
-                sqlite3_bind_text(receipt, 3, batchID, -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self))
-                sqlite3_bind_text(receipt, 4, status, -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self))
-                sqlite3_bind_double(receipt, 5, now)
-                sqlite3_step(receipt)
+                receiptLog[leadID, default: []].append(status)
                 if let keep, !keep(leadID) { continue }
                 results.beginObject()
                 results.member("lead_id", leadID)
@@ -605,10 +614,14 @@ public final class ReferenceReceiver: @unchecked Sendable {
                 results.member("remote_id", remoteID)
                 results.endObject()
             }
+            results.endArray()
+            results.endObject()
+            complete(key: key, bodyHash: bodyHash, status: 200, response: results.bytes)
+            sqlite3_reset(get)
+            sqlite3_reset(put)
+            _ = sqlite3_exec(db, "COMMIT", nil, nil, nil)
+            return (200, results.bytes)
         }
-        results.endArray()
-        results.endObject()
-        return (200, results.bytes)
     }
 
     private func record(_ r: Request) {

@@ -146,7 +146,8 @@ final class Daemon {
         ]
         try socat.run()
         defer {
-            socat.terminate()
+            // SIGKILL: a child of the test runner inherits its blocked-signal mask, so socat ignores SIGTERM.
+            kill(socat.processIdentifier, SIGKILL)
             socat.waitUntilExit()
         }
         var waited = 0
