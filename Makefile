@@ -6,7 +6,7 @@ DEBS := pkg-config libsqlite3-dev libsystemd-dev libcurl4-openssl-dev libssl-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE_DIR := .build/release
 
-.PHONY: deps build test demo tour bench lint format release clean
+.PHONY: deps build test demo tour bench lint format release clean fuzz
 
 deps:
 	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -50,3 +50,7 @@ release: deps
 
 clean:
 	rm -rf .build leadd-demo
+
+# libFuzzer over every decoder and the scanner framer: FUZZ_SECONDS per target (default 300).
+fuzz:
+	Fuzz/run.sh all $(or $(FUZZ_SECONDS),300)

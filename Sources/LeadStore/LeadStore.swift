@@ -129,6 +129,11 @@ public final class LeadStore {
         return problems
     }
 
+    /// How long this connection waits for another writer's lock before failing with `.busy` (default 10 s).
+    public func setBusyTimeout(milliseconds: Int32) {
+        sqlite3_busy_timeout(db.handle, milliseconds)
+    }
+
     /// Limits the database to `pages` pages (tests use it to simulate a full disk).
     public func setMaxPageCount(_ pages: Int) throws {
         _ = try db.prepare("PRAGMA max_page_count = \(pages)").step()

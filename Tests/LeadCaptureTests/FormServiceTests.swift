@@ -313,6 +313,40 @@ final class FormHarness: Sendable {
         try await harness.stop()
     }
 
+    @Test func lockedDatabaseShowsTheStaffMessageThenTheRetrySucceeds() async throws {
+        let harness = try FormHarness(prepareStore: { store in store.setBusyTimeout(milliseconds: 200) })
+        harness.markFinishedWhenDone()
+        #expect(await harness.waitForForm())
+        // Another process holds the write lock (as a stuck writer would) until its stdin closes.
+        let locker = Process()
+        locker.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        locker.arguments = [
+            "python3", "-c",
+            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1], isolation_level=None); c.execute('BEGIN IMMEDIATE');"
+                + " print('locked', flush=True); sys.stdin.read()",
+            harness.databasePath,
+        ]
+        let stdin = Pipe()
+        let stdout = Pipe()
+        locker.standardInput = stdin
+        locker.standardOutput = stdout
+        try locker.run()
+        let line = String(decoding: stdout.fileHandleForReading.availableData, as: UTF8.self)
+        #expect(line.hasPrefix("locked"))
+        #expect(await harness.type("Лев\t\tlev@example.com", thenShows: "lev@example.com"))
+        harness.pty.type("\t\t\t\t\t \t\r")
+        #expect(await harness.pty.waitForScreen(containing: "please call a member of staff"))
+        #expect(await harness.events.wait { $0.contains(.storeFailed) })
+        #expect(harness.pty.screenText.contains("lev@example.com"))
+        // The lock goes away; Enter on Submit again stores the same lead.
+        try stdin.fileHandleForWriting.close()
+        locker.waitUntilExit()
+        harness.pty.type("\r")
+        #expect(await harness.pty.waitForScreen(containing: "Thank you, Лев!"))
+        #expect(try harness.leads().contains { $0.fields["email"] == "lev@example.com" })
+        try await harness.stop()
+    }
+
     @Test func gracefulShutdownMidTypingStoresNothingAndReturns() async throws {
         let harness = try FormHarness()
         harness.markFinishedWhenDone()

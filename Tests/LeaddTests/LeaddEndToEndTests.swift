@@ -14,7 +14,9 @@ final class Daemon {
     var configPath: String { dir.path + "/leadd.conf" }
     var databasePath: String { dir.path + "/data/leads.sqlite3" }
 
-    init(tty: String, term: String, extraConfig: String = "", kiosk: Bool = true) throws {
+    init(
+        tty: String, term: String, extraConfig: String = "", kiosk: Bool = true, environment: [String: String] = [:]
+    ) throws {
         notify = try NotifySocket(directory: dir.path)
         try """
         [Kiosk]
@@ -33,6 +35,7 @@ final class Daemon {
         env["NOTIFY_SOCKET"] = notify.path
         env["TERM"] = term
         env.removeValue(forKey: "JOURNAL_STREAM")
+        env.merge(environment) { $1 }
         process.environment = env
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try process.run()
@@ -110,6 +113,31 @@ final class Daemon {
         #expect(status == 0)
         #expect(out.contains(#""leads":[]"#))
         #expect(!out.contains("half@example.com"))
+    }
+
+    @Test func theFormLoopFeedsTheWatchdogAtHalfTheInterval() async throws {
+        let pty = try PseudoTerminal(columns: 100, lines: 30)
+        // No WATCHDOG_PID: sd_watchdog_enabled then accepts any process, as for a service's main process.
+        let daemon = try Daemon(tty: pty.slavePath, term: "xterm", environment: ["WATCHDOG_USEC": "400000"])
+        #expect(daemon.notify.waitFor(line: "READY=1") != nil)
+        #expect(daemon.notify.waitFor(line: "WATCHDOG=1") != nil)
+        let start = Date()
+        var beats = 0
+        while Date().timeIntervalSince(start) < 2 {
+            beats = daemon.notify.received.filter { $0.split(separator: "\n").contains("WATCHDOG=1") }.count
+            if beats >= 4 { break }
+            _ = daemon.notify.waitFor(line: "NEVER", timeout: 0.1)
+        }
+        #expect(beats >= 4)
+        #expect(daemon.terminate() == 0)
+    }
+
+    @Test func withoutAWatchdogTheIdleFormSendsNothing() async throws {
+        let pty = try PseudoTerminal(columns: 100, lines: 30)
+        let daemon = try Daemon(tty: pty.slavePath, term: "xterm")
+        #expect(daemon.notify.waitFor(line: "READY=1") != nil)
+        #expect(daemon.notify.waitFor(line: "WATCHDOG=1", timeout: 1) == nil)
+        #expect(daemon.terminate() == 0)
     }
 
     @Test func ctrlCInKioskModeIsIgnored() async throws {
