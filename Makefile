@@ -6,7 +6,7 @@ DEBS := pkg-config libsqlite3-dev libsystemd-dev libcurl4-openssl-dev libssl-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE_DIR := .build/release
 
-.PHONY: deps build test demo tour bench lint format release clean fuzz
+.PHONY: deps build test demo tour bench lint format release clean fuzz soak
 
 deps:
 	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -21,6 +21,11 @@ build: deps
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+# The sync crash test with 500 SIGKILLs of leadd instead of make test's 50.
+soak: deps
+	$(SWIFT) build --build-tests
+	LEADD_CRASH_KILLS=500 $(SWIFT) test --skip-build --filter SyncEndToEndTests
 
 # The kiosk form in this terminal on the embedded default config; data in ./leadd-demo/; Ctrl-C quits.
 demo: build

@@ -48,7 +48,6 @@ let package = Package(
             name: "LeaddKit",
             dependencies: [
                 "LeadCore", "LeadStore", "LeadCapture", "Systemd", "LeadSync",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -73,7 +72,10 @@ let package = Package(
         .executableTarget(name: "leadctl", dependencies: ["LeadCtlKit"]),
         .executableTarget(
             name: "leadd-bench",
-            dependencies: ["LeadCore", "LeadStore", "CSQLite", "LeaddTesting"],
+            dependencies: [
+                "LeadCore", "LeadStore", "CSQLite", "LeaddTesting", "LeadCapture",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Benchmarks/leadd-bench"
         ),
 

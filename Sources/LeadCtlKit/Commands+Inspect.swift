@@ -4,13 +4,15 @@ import LeadStore
 
 struct Status: LeadCtlSubcommand {
     static let configuration = CommandConfiguration(
-        abstract: "Leads, per-sink pending/synced/rejected/dead, sink state and last error.")
+        abstract: "Leads, per-sink pending/synced/rejected/dead, sink state and last error, and each scanner.")
     @ParentCommand var root: LeadCtl
     @Flag(help: "One JSON document on stdout.") var json = false
 
     func run() throws {
         let ctx = try open()
         let status = try ctx.store.status()
+        let scanners = try ScannerReport.statuses(ctx)
+        let unresolved = try ctx.store.unresolvedLeadCount()
         if json {
             var w = JSONWriter()
             w.beginObject()
@@ -41,6 +43,7 @@ struct Status: LeadCtlSubcommand {
                 w.endObject()
             }
             w.endArray()
+            ScannerReport.writeJSON(scanners, unresolved: unresolved, to: &w)
             w.endObject()
             print(String(decoding: w.bytes, as: UTF8.self))
             return
@@ -48,6 +51,7 @@ struct Status: LeadCtlSubcommand {
         print("Event \(safe(ctx.config.kiosk.event)), kiosk \(safe(ctx.config.kiosk.id)) — \(ctx.databasePath)")
         print("Leads: \(status.leads) (\(status.leadsToday) today, \(status.duplicates) duplicates), "
             + "\(status.unsynced) not yet synced everywhere")
+        defer { ScannerReport.printText(scanners, unresolved: unresolved) }
         if status.sinks.isEmpty {
             print("Sinks: none configured — leads stay on this kiosk until exported.")
             return

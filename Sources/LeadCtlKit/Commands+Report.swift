@@ -152,6 +152,10 @@ struct Attendees: ParsableCommand {
             let n = try ctx.store.replaceAttendees(attendees)
             print("\(n) attendees imported (the previous list was replaced)"
                 + (skipped > 0 ? "; \(skipped) rows without a badge id skipped" : ""))
+            // Badge scans the previous list did not know become full leads now (new revision, queued again).
+            let validator = LeadValidator(form: ctx.form, country: ctx.config.kiosk.country)
+            let resolved = try ctx.store.resolveUnresolvedLeads(validator: validator)
+            if !resolved.isEmpty { print("\(resolved.count) unresolved badge scans completed from the list") }
         }
     }
 }

@@ -62,7 +62,7 @@ public enum BatchPick: Sendable {
     /// Send this batch now; the caller holds its lease.
     case batch(FrozenBatch)
     /// The sink's oldest open batch waits until then (backoff or `Retry-After`); nothing else is formed meanwhile.
-    case notDue(Timestamp)
+    case notDue(Timestamp, reason: String?)
     /// Another live process (`leadctl sync`, or the daemon) is sending this sink's batch; its lease ends then.
     case heldElsewhere(holder: String, until: Timestamp)
     /// Nothing due: no open batch and no pending lead due now. `nextDue` is the earliest later retry, if any.
@@ -96,8 +96,13 @@ extension LeadStore {
     ///   - build: makes the body; returns how many of the leads it took (a prefix). Taking none of a non-empty
     ///     list means the first lead alone is too large: it is marked rejected and the next ones are tried.
     public func nextBatch(
-        sink: String, limit: Int, holder: String, leaseSeconds: Int64, now: Timestamp = .now(),
-        completing: BatchCompletion? = nil, isAlive: (String) -> Bool,
+        sink: String,
+        limit: Int,
+        holder: String,
+        leaseSeconds: Int64,
+        now: Timestamp = .now(),
+        completing: BatchCompletion? = nil,
+        isAlive: (String) -> Bool,
         build: (String, Timestamp, [Lead]) -> BatchContent
     ) throws -> BatchPick {
         try db.transaction {
@@ -110,20 +115,24 @@ extension LeadStore {
             }
             let open = try db.cached(
                 """
-                SELECT batch_id, created_at, failures, next_attempt_at, holder, lease_until FROM batches
+                SELECT batch_id, created_at, failures, next_attempt_at, holder, lease_until, last_error FROM batches
                 WHERE sink = ? ORDER BY seq LIMIT 1
-                """)
+                """
+            )
             try open.bind([.text(sink)])
             if try open.step() {
                 let id = open.text(0)
                 let nextAttempt = open.int64(3)
                 let other = open.optText(4)
                 let leaseUntil = open.optInt64(5)
+                let lastError = open.optText(6)
                 open.reset()
                 if let other, other != holder, let leaseUntil, leaseUntil > now.milliseconds, isAlive(other) {
                     return .heldElsewhere(holder: other, until: Timestamp(milliseconds: leaseUntil))
                 }
-                if nextAttempt > now.milliseconds { return .notDue(Timestamp(milliseconds: nextAttempt)) }
+                if nextAttempt > now.milliseconds {
+                    return .notDue(Timestamp(milliseconds: nextAttempt), reason: lastError)
+                }
                 try db.statement("UPDATE batches SET holder = ?2, lease_until = ?3 WHERE batch_id = ?1").run([
                     .text(id), .text(holder), .int(now.adding(seconds: leaseSeconds).milliseconds),
                 ])
@@ -137,48 +146,115 @@ extension LeadStore {
             }
             open.reset()
             try reclaimOrphans(sink: sink, now: now)
-            while true {
-                let leads = try dueLeads(sink: sink, limit: limit, now: now)
-                guard !leads.isEmpty else { return .idle(nextDue: try nextPendingDue(sink: sink, now: now)) }
-                let batchID = LeadID.make(at: now)
-                let content = build(batchID, now, leads.map(\.lead))
-                if content.count == 0 {
-                    try setDelivery(
-                        sink: sink, seq: leads[0].seq, state: "rejected",
-                        error: "the lead alone is larger than a batch may be (1 MiB)", now: now)
-                    continue
-                }
-                let taken = leads.prefix(content.count)
-                let insert = try db.cached(
-                    """
-                    INSERT INTO batches (batch_id, sink, created_at, body, lead_ids, holder, lease_until)
-                    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                    """)
-                try insert.bind([.text(batchID), .text(sink), .int(now.milliseconds)])
-                try bindBlob(content.body, to: insert, at: 4)
-                try insert.bind(.text(taken.map(\.lead.id).joined(separator: "\n")), at: 5)
-                try insert.bind(.text(holder), at: 6)
-                try insert.bind(.int(now.adding(seconds: leaseSeconds).milliseconds), at: 7)
-                while try insert.step() {}
-                // Owned by the batch: `claim_id` is the batch id and no lease, so `claimBatch` never steals them.
-                let mark = try db.cached(
-                    """
-                    UPDATE deliveries SET state = 'sending', claim_id = ?3, lease_until = NULL, attempts = attempts + 1,
-                        updated_at = ?4 WHERE sink = ?1 AND lead_seq = ?2
-                    """)
-                for lead in taken {
-                    try mark.bind(sink, at: 1)
-                    try mark.bind(lead.seq, at: 2)
-                    try mark.bind(batchID, at: 3)
-                    try mark.bind(now.milliseconds, at: 4)
-                    while try mark.step() {}
-                    mark.reset()
-                }
-                return .batch(
-                    FrozenBatch(
-                        id: batchID, sink: sink, createdAt: now, body: content.body, leadIDs: taken.map(\.lead.id),
-                        failures: 0))
+            guard
+                let batch = try formBatch(
+                    sink: sink,
+                    limit: limit,
+                    holder: holder,
+                    leaseSeconds: leaseSeconds,
+                    now: now,
+                    build: build
+                )
+            else { return .idle(nextDue: try nextPendingDue(sink: sink, now: now)) }
+            return .batch(batch)
+        }
+    }
+
+    /// While the batch `inFlight` (held by `holder`) is being sent, records `completing` (the answer to the batch
+    /// before it) and freezes the next batch, in one transaction — so the commit overlaps the request instead of
+    /// following it. Forms nothing when the sink is paused or has other open batches (a deferred or split one
+    /// goes first) or nothing is due. The batch formed is not in flight: it is sent after `inFlight` is answered.
+    public func formAhead(
+        sink: String,
+        limit: Int,
+        holder: String,
+        leaseSeconds: Int64,
+        inFlight: String,
+        now: Timestamp = .now(),
+        completing: BatchCompletion?,
+        build: (String, Timestamp, [Lead]) -> BatchContent
+    ) throws -> FrozenBatch? {
+        try db.transaction {
+            if let completing {
+                try applyCompletion(completing.batchID, sink: sink, outcomes: completing.outcomes, now: now)
             }
+            guard try sinkSyncState(sink).state != "paused" else { return nil }
+            let others = try db.cached("SELECT count(*) FROM batches WHERE sink = ?1 AND batch_id != ?2")
+            try others.bind([.text(sink), .text(inFlight)])
+            let count = try others.step() ? others.int(0) : 0
+            others.reset()
+            guard count == 0 else { return nil }
+            return try formBatch(
+                sink: sink,
+                limit: limit,
+                holder: holder,
+                leaseSeconds: leaseSeconds,
+                now: now,
+                build: build
+            )
+        }
+    }
+
+    /// Freezes a new batch of due leads held by `holder` (inside the caller's transaction); nil when none is due.
+    private func formBatch(
+        sink: String,
+        limit: Int,
+        holder: String,
+        leaseSeconds: Int64,
+        now: Timestamp,
+        build: (String, Timestamp, [Lead]) -> BatchContent
+    ) throws -> FrozenBatch? {
+        while true {
+            let leads = try dueLeads(sink: sink, limit: limit, now: now)
+            guard !leads.isEmpty else { return nil }
+            let batchID = LeadID.make(at: now)
+            let content = build(batchID, now, leads.map(\.lead))
+            if content.count == 0 {
+                try setDelivery(
+                    sink: sink,
+                    seq: leads[0].seq,
+                    state: "rejected",
+                    error: "the lead alone is larger than a batch may be (1 MiB)",
+                    now: now
+                )
+                continue
+            }
+            let taken = leads.prefix(content.count)
+            let insert = try db.cached(
+                """
+                INSERT INTO batches (batch_id, sink, created_at, body, lead_ids, holder, lease_until)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                """
+            )
+            try insert.bind([.text(batchID), .text(sink), .int(now.milliseconds)])
+            try bindBlob(content.body, to: insert, at: 4)
+            try insert.bind(.text(taken.map(\.lead.id).joined(separator: "\n")), at: 5)
+            try insert.bind(.text(holder), at: 6)
+            try insert.bind(.int(now.adding(seconds: leaseSeconds).milliseconds), at: 7)
+            while try insert.step() {}
+            // Owned by the batch: `claim_id` is the batch id and no lease, so `claimBatch` never steals them.
+            let mark = try db.cached(
+                """
+                UPDATE deliveries SET state = 'sending', claim_id = ?3, lease_until = NULL, attempts = attempts + 1,
+                    updated_at = ?4 WHERE sink = ?1 AND lead_seq = ?2
+                """
+            )
+            for lead in taken {
+                try mark.bind(sink, at: 1)
+                try mark.bind(lead.seq, at: 2)
+                try mark.bind(batchID, at: 3)
+                try mark.bind(now.milliseconds, at: 4)
+                while try mark.step() {}
+                mark.reset()
+            }
+            return FrozenBatch(
+                id: batchID,
+                sink: sink,
+                createdAt: now,
+                body: content.body,
+                leadIDs: taken.map(\.lead.id),
+                failures: 0
+            )
         }
     }
 
@@ -186,20 +262,27 @@ extension LeadStore {
     /// queued a newer revision), any lead of the batch without an outcome due again at once, the batch closed,
     /// and the sink `ok` with its last success now.
     public func completeBatch(
-        _ batchID: String, sink: String, outcomes: [String: DeliveryOutcome], now: Timestamp = .now()
+        _ batchID: String,
+        sink: String,
+        outcomes: [String: DeliveryOutcome],
+        now: Timestamp = .now()
     ) throws {
         try db.transaction { try applyCompletion(batchID, sink: sink, outcomes: outcomes, now: now) }
     }
 
     private func applyCompletion(
-        _ batchID: String, sink: String, outcomes: [String: DeliveryOutcome], now: Timestamp
+        _ batchID: String,
+        sink: String,
+        outcomes: [String: DeliveryOutcome],
+        now: Timestamp
     ) throws {
         // The leads the batch still owns (an edit meanwhile disowned its lead: that answer is for an old revision).
         let owned = try db.cached(
             """
             SELECT d.lead_seq, l.lead_id FROM deliveries d JOIN leads l ON l.seq = d.lead_seq
             WHERE d.sink = ?1 AND d.state = 'sending' AND d.claim_id = ?2
-            """)
+            """
+        )
         try owned.bind(sink, at: 1)
         try owned.bind(batchID, at: 2)
         var seqs: [(Int64, String)] = []
@@ -220,8 +303,13 @@ extension LeadStore {
     /// Keeps a batch (same id, same bytes) for another attempt not before `notBefore`, and shows the sink in
     /// backoff with `error` as its last error. `countsAsFailure` grows the backoff exponent.
     public func deferBatch(
-        _ batchID: String, sink: String, notBefore: Timestamp, kind: BatchRetryKind, error: String,
-        countsAsFailure: Bool = true, now: Timestamp = .now()
+        _ batchID: String,
+        sink: String,
+        notBefore: Timestamp,
+        kind: BatchRetryKind,
+        error: String,
+        countsAsFailure: Bool = true,
+        now: Timestamp = .now()
     ) throws {
         try db.transaction {
             try db.statement(
@@ -261,7 +349,10 @@ extension LeadStore {
     /// Returns the new batch ids (fewer when fewer than two leads remained owned).
     @discardableResult
     public func splitBatch(
-        _ batchID: String, sink: String, now: Timestamp = .now(), build: (String, Timestamp, [Lead]) -> BatchContent
+        _ batchID: String,
+        sink: String,
+        now: Timestamp = .now(),
+        build: (String, Timestamp, [Lead]) -> BatchContent
     ) throws -> [String] {
         try db.transaction {
             let owned = try ownedLeads(batchID: batchID, sink: sink)
@@ -275,13 +366,15 @@ extension LeadStore {
                 let insert = try db.statement(
                     """
                     INSERT INTO batches (batch_id, sink, created_at, body, lead_ids) VALUES (?1, ?2, ?3, ?4, ?5)
-                    """)
+                    """
+                )
                 try insert.bind([.text(id), .text(sink), .int(now.milliseconds)])
                 try bindBlob(content.body, to: insert, at: 4)
                 try insert.bind(.text(taken.map(\.lead.id).joined(separator: "\n")), at: 5)
                 while try insert.step() {}
                 let move = try db.statement(
-                    "UPDATE deliveries SET claim_id = ?3, updated_at = ?4 WHERE sink = ?1 AND lead_seq = ?2")
+                    "UPDATE deliveries SET claim_id = ?3, updated_at = ?4 WHERE sink = ?1 AND lead_seq = ?2"
+                )
                 for lead in taken { try move.run([.text(sink), .int(lead.seq), .text(id), .int(now.milliseconds)]) }
                 // Leads the body could not take go back to the queue.
                 for lead in part.dropFirst(taken.count) { try requeuePending(sink: sink, seq: lead.seq, now: now) }
@@ -294,12 +387,18 @@ extension LeadStore {
     /// Pauses a sink (401/403, 404/410): no batch is sent until `resumeSink`, `leadctl sync`, or a change of the
     /// configuration or credential (a different `fingerprint`). The open batch keeps its id and bytes.
     public func pauseSink(
-        _ sink: String, reason: String, fingerprint: String?, releasing batchID: String?, now: Timestamp = .now()
+        _ sink: String,
+        reason: String,
+        fingerprint: String?,
+        releasing batchID: String?,
+        now: Timestamp = .now()
     ) throws {
         try db.transaction {
             if let batchID {
-                try db.statement("UPDATE batches SET holder = NULL, lease_until = NULL, last_error = ?2 WHERE batch_id = ?1")
-                    .run([.text(batchID), .text(reason)])
+                try db.statement(
+                    "UPDATE batches SET holder = NULL, lease_until = NULL, last_error = ?2 WHERE batch_id = ?1"
+                )
+                .run([.text(batchID), .text(reason)])
             }
             try db.statement(
                 """
@@ -389,8 +488,11 @@ extension LeadStore {
             return Timestamp(milliseconds: at)
         }
         s.reset()
-        guard let due = try db.scalarInt(
-            "SELECT min(next_attempt_at) FROM deliveries WHERE sink = ? AND state = 'pending'", [.text(sink)])
+        guard
+            let due = try db.scalarInt(
+                "SELECT min(next_attempt_at) FROM deliveries WHERE sink = ? AND state = 'pending'",
+                [.text(sink)]
+            )
         else { return nil }
         return Timestamp(milliseconds: due)
     }
@@ -410,7 +512,9 @@ extension LeadStore {
         Int(
             try db.scalarInt(
                 "SELECT count(*) FROM deliveries WHERE sink = ? AND state = 'pending' AND next_attempt_at <= ?",
-                [.text(sink), .int(now.milliseconds)]) ?? 0)
+                [.text(sink), .int(now.milliseconds)]
+            ) ?? 0
+        )
     }
 
     // MARK: - Helpers (inside the caller's transaction)
@@ -427,14 +531,24 @@ extension LeadStore {
             : Array(UnsafeRawBufferPointer(start: sqlite3_column_blob(s.handle, 2), count: n))
         let ids = s.text(3).split(separator: "\n").map(String.init)
         return FrozenBatch(
-            id: id, sink: s.text(0), createdAt: Timestamp(milliseconds: s.int64(1)), body: body, leadIDs: ids,
-            failures: s.int(4))
+            id: id,
+            sink: s.text(0),
+            createdAt: Timestamp(milliseconds: s.int64(1)),
+            body: body,
+            leadIDs: ids,
+            failures: s.int(4)
+        )
     }
 
     private func bindBlob(_ bytes: [UInt8], to s: Statement, at index: Int32) throws {
         let rc = bytes.withUnsafeBytes { raw in
-            sqlite3_bind_blob(s.handle, index, raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(raw.count),
-                              CSQLite_transient())
+            sqlite3_bind_blob(
+                s.handle,
+                index,
+                raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1),
+                Int32(raw.count),
+                CSQLite_transient()
+            )
         }
         if rc != SQLITE_OK { throw db.error(rc) }
     }
@@ -456,7 +570,8 @@ extension LeadStore {
             FROM deliveries d JOIN leads l ON l.seq = d.lead_seq
             WHERE d.sink = ?1 AND d.state = 'pending' AND d.next_attempt_at <= ?2
             ORDER BY d.next_attempt_at, d.lead_seq LIMIT ?3
-            """)
+            """
+        )
         defer { pick.reset() }
         try pick.bind(sink, at: 1)
         try pick.bind(now.milliseconds, at: 2)
@@ -477,7 +592,8 @@ extension LeadStore {
 
     private func ownedLeads(batchID: String, sink: String) throws -> [QueuedLead] {
         let s = try db.statement(
-            "SELECT lead_seq FROM deliveries WHERE sink = ? AND claim_id = ? AND state = 'sending' ORDER BY lead_seq")
+            "SELECT lead_seq FROM deliveries WHERE sink = ? AND claim_id = ? AND state = 'sending' ORDER BY lead_seq"
+        )
         try s.bind([.text(sink), .text(batchID)])
         var seqs: [Int64] = []
         while try s.step() { seqs.append(s.int64(0)) }
@@ -513,21 +629,24 @@ extension LeadStore {
                 UPDATE deliveries SET state = 'synced', remote_id = coalesce(?3, remote_id), synced_at = ?4,
                     last_error = NULL, claim_id = NULL, lease_until = NULL, updated_at = ?4
                 WHERE sink = ?1 AND lead_seq = ?2
-                """)
+                """
+            )
             try s.bind(remoteID, at: 3)
         case .rejected(let reason):
             s = try db.cached(
                 """
                 UPDATE deliveries SET state = 'rejected', last_error = ?3, claim_id = NULL, lease_until = NULL,
                     updated_at = ?4 WHERE sink = ?1 AND lead_seq = ?2
-                """)
+                """
+            )
             try s.bind(reason, at: 3)
         case .retry(let notBefore, let reason):
             s = try db.cached(
                 """
                 UPDATE deliveries SET state = 'pending', last_error = ?3, next_attempt_at = ?5, claim_id = NULL,
                     lease_until = NULL, updated_at = ?4 WHERE sink = ?1 AND lead_seq = ?2
-                """)
+                """
+            )
             try s.bind(reason, at: 3)
             try s.bind(notBefore.milliseconds, at: 5)
         case nil:
@@ -535,7 +654,8 @@ extension LeadStore {
                 """
                 UPDATE deliveries SET state = 'pending', claim_id = NULL, lease_until = NULL, updated_at = ?4
                 WHERE sink = ?1 AND lead_seq = ?2
-                """)
+                """
+            )
         }
         try s.bind(sink, at: 1)
         try s.bind(seq, at: 2)

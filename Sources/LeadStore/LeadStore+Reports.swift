@@ -66,14 +66,17 @@ public enum FormEventKind: String, Sendable, CaseIterable {
 /// Which leads `list` returns.
 public struct LeadFilter: Sendable, Hashable {
     /// A delivery state (`pending`, `sending`, `synced`, `rejected`, `dead`): leads with at least one delivery in
-    /// it; `unsynced` for leads not synced everywhere; nil for all.
+    /// it; `unsynced` for leads not synced everywhere; `duplicate`; `unresolved` for badge scans still waiting for
+    /// an attendee list that knows them; nil for all.
     public var state: String?
     public var limit: Int
     public init(state: String? = nil, limit: Int = 50) {
         self.state = state
         self.limit = limit
     }
-    public static let states = ["pending", "sending", "synced", "rejected", "dead", "unsynced", "duplicate"]
+    public static let states = [
+        "pending", "sending", "synced", "rejected", "dead", "unsynced", "duplicate", "unresolved",
+    ]
 }
 
 extension LeadStore {
@@ -96,6 +99,9 @@ extension LeadStore {
             sql += " WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.lead_seq = l.seq AND d.state != 'synced')"
         case "duplicate":
             sql += " WHERE duplicate_of IS NOT NULL"
+        case "unresolved":
+            // A badge scan the attendee list did not know yet (see resolveUnresolvedLeads).
+            sql += " WHERE fields = '{}' AND badge_key IS NOT NULL"
         case let state?:
             guard LeadFilter.states.contains(state) else {
                 throw StoreError(.invalidArgument, "unknown state \"\(state)\" (expected \(LeadFilter.states.joined(separator: ", ")))")

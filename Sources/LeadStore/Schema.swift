@@ -115,5 +115,25 @@ enum Schema {
         CREATE INDEX batches_sink ON batches (sink, seq);
         ALTER TABLE sinks ADD COLUMN paused_fingerprint TEXT;
         """,
+        // 3: badge scanners — each one's connection state and today's dropped records, written by leadd and
+        // read by `leadctl status` — and an index for unresolved badge scans (a badge id, no fields yet).
+        """
+        CREATE TABLE scanners (
+            device TEXT PRIMARY KEY,               -- [Serial] Device= as configured
+            connected INTEGER NOT NULL,
+            changed_at INTEGER NOT NULL,           -- when connected last changed
+            last_error TEXT,                       -- why it is not connected
+            pid INTEGER,                           -- the leadd process reading it
+            updated_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE scanner_drops (
+            device TEXT NOT NULL,
+            day INTEGER NOT NULL,                  -- start of the local day, ms
+            reason TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            PRIMARY KEY (device, day, reason)
+        ) WITHOUT ROWID;
+        CREATE INDEX leads_unresolved ON leads (badge_key) WHERE fields = '{}' AND badge_key IS NOT NULL;
+        """,
     ]
 }

@@ -1,6 +1,8 @@
 /// RFC 4648 base64 (standard alphabet, padded), for signatures and `whsec_` secrets.
 enum Base64 {
-    private static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+    private static let alphabet: [UInt8] = Array(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8
+    )
 
     private static let decodeTable: [Int8] = {
         var table = [Int8](repeating: -1, count: 256)

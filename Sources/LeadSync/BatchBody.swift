@@ -23,7 +23,11 @@ public enum BatchBody {
     /// `maximumBytes`.
     /// - Returns: the body and how many leads (a prefix) it holds; 0 when even the first lead does not fit.
     public static func make(
-        batchID: String, createdAt: Timestamp, source: BatchSource, leads: [Lead], fieldOrder: [String],
+        batchID: String,
+        createdAt: Timestamp,
+        source: BatchSource,
+        leads: [Lead],
+        fieldOrder: [String],
         maximumBytes: Int = BatchBody.maximumBytes
     ) -> BatchContent {
         var w = JSONWriter()

@@ -49,12 +49,14 @@ public struct ChangeMonitor: Service {
         if watchNetwork && netlink < 0 {
             logger.warning(
                 "Cannot listen for network changes (rtnetlink); sinks retry on their backoff timers only",
-                metadata: ["error": "\(String(cString: strerror(errno)))"])
+                metadata: ["error": "\(String(cString: strerror(errno)))"]
+            )
         }
         let (inotify, names) = ChangeMonitor.openInotify(watched)
         if inotify < 0 && !watched.isEmpty {
             logger.warning(
-                "Cannot watch the database for changes by leadctl (inotify); sinks wake on new leads and timers only")
+                "Cannot watch the database for changes by leadctl (inotify); sinks wake on new leads and timers only"
+            )
         }
         for fd in pipeEnds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         let trigger = self.trigger
@@ -75,6 +77,8 @@ public struct ChangeMonitor: Service {
         close(pipeEnds[1])
     }
 
+    /// `NETLINK_ROUTE` and the `RTMGRP_*` groups from `<linux/rtnetlink.h>` (not in Glibc's module).
+    static let netlinkRoute: Int32 = 0
     static let rtmgrpLink: UInt32 = 0x1
     static let rtmgrpIPv4Route: UInt32 = 0x40
     static let rtmgrpIPv6Route: UInt32 = 0x400
@@ -88,7 +92,7 @@ public struct ChangeMonitor: Service {
     }
 
     static func openNetlink() -> Int32 {
-        let fd = socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0 /* NETLINK_ROUTE */)
+        let fd = socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), netlinkRoute)
         guard fd >= 0 else { return -1 }
         var address = NetlinkAddress()
         address.groups = rtmgrpLink | rtmgrpIPv4Route | rtmgrpIPv6Route

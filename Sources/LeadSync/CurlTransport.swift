@@ -53,8 +53,13 @@ public struct TransportSettings: Sendable, Hashable {
     public var maximumResponseBytes: Int
 
     public init(
-        url: String, caFile: String? = nil, allowInsecure: Bool = false, timeoutSeconds: Int = 30,
-        connectTimeoutSeconds: Int = 10, userAgent: String, maximumResponseBytes: Int = 8 << 20
+        url: String,
+        caFile: String? = nil,
+        allowInsecure: Bool = false,
+        timeoutSeconds: Int = 30,
+        connectTimeoutSeconds: Int = 10,
+        userAgent: String,
+        maximumResponseBytes: Int = 8 << 20
     ) {
         self.url = url
         self.caFile = caFile
@@ -93,6 +98,13 @@ public struct TransportSettings: Sendable, Hashable {
 /// HTTP/2 is used when the server offers it over TLS.
 public final class CurlTransport {
     private let handle: UnsafeMutableRawPointer
+    /// The multi handle the easy handle runs in: it keeps the connection cache, and lets a request be in flight
+    /// while the worker records the previous answer.
+    private let multi: UnsafeMutableRawPointer
+    private var inFlight = false
+    private var headerList: UnsafeMutablePointer<curl_slist>?
+    private var bodyCopy: UnsafeMutableRawBufferPointer?
+    private var startFailure: TransportFailure?
     public let settings: TransportSettings
     private let cancel: CancellationFlag
     private let collector: Collector
@@ -101,20 +113,25 @@ public final class CurlTransport {
     private static let global: Bool = curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
 
     public init(settings: TransportSettings, cancel: CancellationFlag) throws(SyncError) {
-        guard CurlTransport.global, let handle = curl_easy_init() else {
-            throw SyncError(.transport, "libcurl could not be initialised")
-        }
         guard let (scheme, host) = TransportSettings.split(settings.url), scheme == "https" || scheme == "http" else {
-            curl_easy_cleanup(handle)
             throw SyncError(.configuration, "URL must be http:// or https://")
         }
         let loopback = TransportSettings.isLoopback(host)
         if scheme == "http" && !loopback && !settings.allowInsecure {
-            curl_easy_cleanup(handle)
             throw SyncError(
-                .configuration, "plain http:// only to loopback; use https:// or set AllowInsecure=yes")
+                .configuration,
+                "plain http:// only to loopback; use https:// or set AllowInsecure=yes"
+            )
+        }
+        guard CurlTransport.global, let handle = curl_easy_init() else {
+            throw SyncError(.transport, "libcurl could not be initialised")
+        }
+        guard let multi = curl_multi_init() else {
+            curl_easy_cleanup(handle)
+            throw SyncError(.transport, "libcurl could not be initialised")
         }
         self.handle = handle
+        self.multi = multi
         self.settings = settings
         self.cancel = cancel
         self.collector = Collector(limit: settings.maximumResponseBytes, cancel: cancel)
@@ -146,39 +163,86 @@ public final class CurlTransport {
         ok = ok && CCurl_setopt_xferinfo_callback(handle, curlProgress) == CURLE_OK
         ok = ok && CCurl_setopt_ptr(handle, CURLOPT_XFERINFODATA, user) == CURLE_OK
         set(CURLOPT_NOPROGRESS, 0)
-        guard ok else {
-            curl_easy_cleanup(handle)
-            throw SyncError(.transport, "libcurl refused an option (too old a libcurl?)")
-        }
+        // Fully initialised by now: `deinit` frees the handles.
+        guard ok else { throw SyncError(.transport, "libcurl refused an option (too old a libcurl?)") }
     }
 
-    deinit { curl_easy_cleanup(handle) }
+    deinit {
+        if inFlight { _ = curl_multi_remove_handle(multi, handle) }
+        curl_multi_cleanup(multi)
+        curl_easy_cleanup(handle)
+        curl_slist_free_all(headerList)
+        bodyCopy?.deallocate()
+    }
 
     /// POSTs `body` with `headers` (`Name: value` lines) and returns the answer; blocks for at most the timeout.
+    /// POSTs `body` with `headers` (`Name: value` lines) and returns the answer; blocks for at most the timeout.
     public func post(headers: [String], body: [UInt8]) -> Result<HTTPResponse, TransportFailure> {
+        start(headers: headers, body: body)
+        return finish()
+    }
+
+    /// Starts a POST and sends what the socket takes without waiting; ``finish()`` waits for the answer.
+    /// Between the two the caller may do other work on this thread (nothing else may use the transport).
+    public func start(headers: [String], body: [UInt8]) {
+        precondition(!inFlight, "one request at a time")
         collector.reset()
+        startFailure = nil
         var list: UnsafeMutablePointer<curl_slist>?
         // An empty `Expect:` stops libcurl from waiting for `100 Continue` before a large body.
         for line in headers + ["Expect:"] {
             guard let next = curl_slist_append(list, line) else {
                 curl_slist_free_all(list)
-                return .failure(TransportFailure(message: "out of memory", ambiguous: false, cancelled: false))
+                startFailure = TransportFailure(message: "out of memory", ambiguous: false, cancelled: false)
+                return
             }
             list = next
         }
-        defer { curl_slist_free_all(list) }
+        headerList = list
+        // libcurl reads the body from this copy until the transfer ends (`CURLOPT_POSTFIELDS` does not copy).
+        let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, body.count), alignment: 1)
+        body.withUnsafeBytes { copy.copyMemory(from: $0) }
+        bodyCopy = copy
         _ = CCurl_setopt_ptr(handle, CURLOPT_HTTPHEADER, list)
-        let code: CURLcode = body.withUnsafeBytes { raw in
-            _ = CCurl_setopt_off_t(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(raw.count))
-            _ = CCurl_setopt_ptr(handle, CURLOPT_POSTFIELDS, raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1))
-            let code = curl_easy_perform(handle)
-            _ = CCurl_setopt_ptr(handle, CURLOPT_POSTFIELDS, nil)
-            return code
+        _ = CCurl_setopt_off_t(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
+        _ = CCurl_setopt_ptr(handle, CURLOPT_POSTFIELDS, copy.baseAddress)
+        guard curl_multi_add_handle(multi, handle) == CURLM_OK else {
+            startFailure = TransportFailure(message: "libcurl refused the request", ambiguous: false, cancelled: false)
+            return
         }
-        _ = CCurl_setopt_ptr(handle, CURLOPT_HTTPHEADER, nil)
+        inFlight = true
+        var running: Int32 = 0
+        _ = curl_multi_perform(multi, &running)
+    }
+
+    /// Waits for the answer to the request ``start(headers:body:)`` began (at most the timeout).
+    public func finish() -> Result<HTTPResponse, TransportFailure> {
+        defer {
+            _ = CCurl_setopt_ptr(handle, CURLOPT_POSTFIELDS, nil)
+            _ = CCurl_setopt_ptr(handle, CURLOPT_HTTPHEADER, nil)
+            curl_slist_free_all(headerList)
+            headerList = nil
+            bodyCopy?.deallocate()
+            bodyCopy = nil
+        }
+        if let startFailure { return .failure(startFailure) }
+        var code = CURLE_OK
+        var running: Int32 = 1
+        while running > 0 {
+            if curl_multi_perform(multi, &running) != CURLM_OK { break }
+            if running > 0 { _ = curl_multi_poll(multi, nil, 0, 1000, nil) }
+        }
+        var left: Int32 = 0
+        while let message = curl_multi_info_read(multi, &left) {
+            if message.pointee.msg == CURLMSG_DONE { code = message.pointee.data.result }
+        }
+        _ = curl_multi_remove_handle(multi, handle)
+        inFlight = false
         guard code == CURLE_OK else {
             if cancel.isCancelled {
-                return .failure(TransportFailure(message: "cancelled (shutting down)", ambiguous: true, cancelled: true))
+                return .failure(
+                    TransportFailure(message: "cancelled (shutting down)", ambiguous: true, cancelled: true)
+                )
             }
             return .failure(CurlTransport.failure(code, collector: collector))
         }
@@ -188,8 +252,12 @@ public final class CurlTransport {
         _ = CCurl_getinfo_long(handle, CURLINFO_HTTP_VERSION, &version)
         return .success(
             HTTPResponse(
-                status: status, headers: collector.headers, body: collector.body,
-                httpVersion: version == Int(CURL_HTTP_VERSION_2_0) ? 2 : 1))
+                status: status,
+                headers: collector.headers,
+                body: collector.body,
+                httpVersion: version == Int(CURL_HTTP_VERSION_2_0) ? 2 : 1
+            )
+        )
     }
 
     static func failure(_ code: CURLcode, collector: Collector) -> TransportFailure {
@@ -254,7 +322,11 @@ private let curlWrite: CCurl_data_callback = { data, size, count, user in
         collector.overflowed = true
         return 0
     }
-    if let data { data.withMemoryRebound(to: UInt8.self, capacity: n) { collector.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: n)) } }
+    if let data {
+        data.withMemoryRebound(to: UInt8.self, capacity: n) {
+            collector.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: n))
+        }
+    }
     return n
 }
 
@@ -262,7 +334,9 @@ private let curlHeader: CCurl_data_callback = { data, size, count, user in
     let collector = Unmanaged<Collector>.fromOpaque(user!).takeUnretainedValue()
     let n = size * count
     if let data {
-        data.withMemoryRebound(to: UInt8.self, capacity: n) { collector.header(UnsafeBufferPointer(start: $0, count: n)) }
+        data.withMemoryRebound(to: UInt8.self, capacity: n) {
+            collector.header(UnsafeBufferPointer(start: $0, count: n))
+        }
     }
     return n
 }

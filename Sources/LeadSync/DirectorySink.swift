@@ -28,9 +28,14 @@ public final class DirectorySink: Sink {
     let secretSource: () throws(SyncError) -> [String]?
     private var signer: WebhookSigner?
     private var credentialError: String?
+    public var credentialProblem: String? { credentialError }
 
     public init(
-        name: String, directory: String, batchSize: Int, source: BatchSource, fieldOrder: [String],
+        name: String,
+        directory: String,
+        batchSize: Int,
+        source: BatchSource,
+        fieldOrder: [String],
         secrets: @escaping () throws(SyncError) -> [String]?
     ) {
         self.name = name
@@ -84,7 +89,8 @@ public final class DirectorySink: Sink {
             return .retryLater(afterSeconds: nil, reason: reason)
         case .none:
             return .accepted(
-                Dictionary(uniqueKeysWithValues: batch.leadIDs.map { ($0, LeadResult.synced(remoteID: fileName)) }))
+                Dictionary(uniqueKeysWithValues: batch.leadIDs.map { ($0, LeadResult.synced(remoteID: fileName)) })
+            )
         }
     }
 

@@ -5,7 +5,9 @@ public import LeadCore
 public enum HTTPDate {
     private static let months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
     private static let weekdays = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]
-    private static let monthNames = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    private static let monthNames = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ]
 
     /// Parses an HTTP date; nil when it is none of the three forms.
     public static func parse(_ text: some StringProtocol) -> Timestamp? {
@@ -22,9 +24,13 @@ public enum HTTPDate {
             } else if let m = months.firstIndex(of: part.lowercased()) {
                 month = m + 1
             } else if let n = Int(part) {
-                if day == nil && part.count <= 2 && month == nil { day = n }
-                else if day == nil && month != nil && part.count <= 2 && year == nil { day = n }
-                else { year = part.count == 2 ? (n < 70 ? 2000 + n : 1900 + n) : n }
+                if day == nil && part.count <= 2 && month == nil {
+                    day = n
+                } else if day == nil && month != nil && part.count <= 2 && year == nil {
+                    day = n
+                } else {
+                    year = part.count == 2 ? (n < 70 ? 2000 + n : 1900 + n) : n
+                }
             }
         }
         guard let day, let month, let year, let (h, mi, s) = clock, (1...31).contains(day), h < 24, mi < 60, s < 61
@@ -41,7 +47,8 @@ public enum HTTPDate {
         let (y, m, d) = civil(fromDays: days)
         func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
         let weekday = weekdays[((days % 7) + 7) % 7]
-        return "\(weekday), \(two(d)) \(monthNames[m - 1]) \(y) \(two(rem / 3600)):\(two(rem / 60 % 60)):\(two(rem % 60)) GMT"
+        return
+            "\(weekday), \(two(d)) \(monthNames[m - 1]) \(y) \(two(rem / 3600)):\(two(rem / 60 % 60)):\(two(rem % 60)) GMT"
     }
 
     /// A `Retry-After` value (delay seconds or an HTTP date) as a delay from `now`, clamped to 0…`maximum` s.

@@ -20,15 +20,31 @@ public enum ManualSync {
     ///   - deadline: give up waiting then.
     /// - Returns: one report per sink.
     public static func run(
-        sinks: [LeaddConfig.Sink], config: LeaddConfig, environment: SyncEnvironment, store: LeadStore,
-        wait: Bool, deadline: Timestamp? = nil, logger: Logger = Logger(label: "leadctl", factory: { _ in SwiftLogNoOpLogHandler() })
+        sinks: [LeaddConfig.Sink],
+        config: LeaddConfig,
+        environment: SyncEnvironment,
+        store: LeadStore,
+        wait: Bool,
+        deadline: Timestamp? = nil,
+        logger: Logger = Logger(label: "leadctl", factory: { _ in SwiftLogNoOpLogHandler() })
     ) throws -> [PassReport] {
         var reports: [PassReport] = []
         let watcher = wait ? DatabaseWatcher(path: environment.databasePath) : nil
         for sink in sinks {
             let engine = try SyncSetup.makeEngine(
-                sink, config: config, environment: environment, logger: logger, cancel: CancellationFlag(),
-                store: store)
+                sink,
+                config: config,
+                environment: environment,
+                logger: logger,
+                cancel: CancellationFlag(),
+                store: store
+            )
+            // Without its credential here (leadctl run outside the unit), say so and leave the sink as it is:
+            // pausing it would stop the daemon, which may well have the credential.
+            if let problem = engine.sink.credentialProblem {
+                reports.append(PassReport(sink: sink.name, stop: .failed("credential unusable: \(problem)")))
+                continue
+            }
             if try store.resumeSink(sink.name, expediteAll: true) {
                 logger.notice("Sink resumed by leadctl sync", metadata: ["sink.name": "\(sink.name)"])
             }

@@ -13,19 +13,25 @@ public enum SecretReader {
 
     /// The secrets of a sink, or nil when it names none.
     public static func secrets(
-        credential: String?, secretFile: String?, credentialsDirectory: String?
+        credential: String?,
+        secretFile: String?,
+        credentialsDirectory: String?
     ) throws(SyncError) -> [String]? {
         if let credential {
             if let credentialsDirectory {
                 let path = credentialsDirectory + "/" + credential
                 if access(path, F_OK) == 0 || secretFile == nil {
-                    return try tokens(readFile(path, what: "credential \(credential)"), what: "credential \(credential)")
+                    return try tokens(
+                        readFile(path, what: "credential \(credential)"),
+                        what: "credential \(credential)"
+                    )
                 }
             } else if secretFile == nil {
                 throw SyncError(
                     .credential,
                     "credential \(credential): CREDENTIALS_DIRECTORY is not set (give it with LoadCredential= in the unit, "
-                        + "or name a SecretFile=)")
+                        + "or name a SecretFile=)"
+                )
             }
         }
         guard let secretFile else { return nil }

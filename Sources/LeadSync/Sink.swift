@@ -51,8 +51,23 @@ public protocol Sink: AnyObject {
     func deliver(_ batch: FrozenBatch, timestamp: Int64) -> SinkAnswer
     /// Reads the credential again (a paused sink checks whether it was replaced).
     func reloadCredentials()
+    /// Why the credential cannot be used right now (unreadable, not a `whsec_` secret), or nil. Never the secret.
+    var credentialProblem: String? { get }
+    /// Why this sink cannot deliver at all in this build (its leads stay queued, no batch is formed), or nil.
+    var unavailableReason: String? { get }
 }
 
 extension Sink {
     public func reloadCredentials() {}
+    public var credentialProblem: String? { nil }
+    public var unavailableReason: String? { nil }
+}
+
+/// A sink whose delivery can be in flight while the worker does other work on its thread: the webhook's request
+/// travels while the previous batch's answer is committed and the next batch is frozen. Still one batch in flight.
+public protocol PipelinedSink: Sink {
+    /// Starts delivering `batch` and returns without waiting for the answer.
+    func startDelivery(_ batch: FrozenBatch, timestamp: Int64)
+    /// Waits for the answer to the delivery `startDelivery` began.
+    func finishDelivery() -> SinkAnswer
 }

@@ -18,8 +18,10 @@ public struct SyncSettings: Sendable, Hashable {
 
     public init(config: LeaddConfig) {
         self.init(
-            retryInitialSeconds: config.sync.retryInitialSec, retryMaxSeconds: config.sync.retryMaxSec,
-            deadAfterDays: config.retention.deadAfterDays)
+            retryInitialSeconds: config.sync.retryInitialSec,
+            retryMaxSeconds: config.sync.retryMaxSec,
+            deadAfterDays: config.retention.deadAfterDays
+        )
     }
 }
 
@@ -93,8 +95,14 @@ public final class SyncEngine {
     private let now: () -> Timestamp
 
     public init(
-        sink: any Sink, store: LeadStore, settings: SyncSettings, logger: Logger, cancel: CancellationFlag = .init(),
-        leaseSeconds: Int64 = 120, holder: String = ProcessIdentity.makeHolder(), clock: @escaping () -> Timestamp = { .now() }
+        sink: any Sink,
+        store: LeadStore,
+        settings: SyncSettings,
+        logger: Logger,
+        cancel: CancellationFlag = .init(),
+        leaseSeconds: Int64 = 120,
+        holder: String = ProcessIdentity.makeHolder(),
+        clock: @escaping () -> Timestamp = { .now() }
     ) {
         self.sink = sink
         self.store = store
@@ -115,55 +123,124 @@ public final class SyncEngine {
         // A rotated secret (two in the file for a while) is picked up without a restart.
         sink.reloadCredentials()
         do {
+            if let reason = sink.unavailableReason {
+                if try store.sinkSyncState(sink.name).reason != reason {
+                    try store.pauseSink(
+                        sink.name,
+                        reason: reason,
+                        fingerprint: sink.fingerprint,
+                        releasing: nil,
+                        now: now()
+                    )
+                    logger.error("Sink paused", metadata: meta.merging(["sync.error": "\(reason)"]) { $1 })
+                }
+                report.stop = .paused(reason: reason)
+                return report
+            }
             let cutoff = now().adding(seconds: -Int64(settings.deadAfterDays) * 86_400)
             let dead = try store.markDead(capturedBefore: cutoff)
             if dead > 0 {
                 logger.warning(
                     "Leads undelivered after the retention period marked dead",
-                    metadata: meta.merging(["leads.count": "\(dead)", "retention.days": "\(settings.deadAfterDays)"]) { $1 })
+                    metadata: meta.merging(["leads.count": "\(dead)", "retention.days": "\(settings.deadAfterDays)"]) {
+                        $1
+                    }
+                )
             }
             var skewRetried: String?
-            // A delivered batch's results are committed with the forming of the next one: one commit per batch.
+            // A delivered batch's answer is committed in the transaction that freezes the next batch — while the
+            // request of the one after is in flight when the sink can (the webhook): one commit per batch, off
+            // the request's path.
             var completion: BatchCompletion?
+            // The next batch, frozen and held by this worker while the previous one was in flight (not sent yet).
+            var ahead: FrozenBatch?
             while true {
                 if cancel.isCancelled {
-                    if let c = completion { try store.completeBatch(c.batchID, sink: sink.name, outcomes: c.outcomes, now: now()) }
+                    if let c = completion {
+                        try store.completeBatch(c.batchID, sink: sink.name, outcomes: c.outcomes, now: now())
+                    }
+                    if let a = ahead { try store.releaseBatch(a.id, holder: holder) }
                     report.stop = .cancelled
                     return report
                 }
                 let t = now()
-                let pick = try store.nextBatch(
-                    sink: sink.name, limit: sink.batchSize, holder: holder, leaseSeconds: leaseSeconds, now: t,
-                    completing: completion, isAlive: ProcessIdentity.isAlive, build: sink.makeBody)
-                completion = nil
                 let batch: FrozenBatch
-                switch pick {
-                case .batch(let b): batch = b
-                case .idle(let next):
-                    report.stop = .idle(nextDue: next)
-                    return report
-                case .notDue(let until):
-                    report.stop = .waiting(until: until, reason: "backoff")
-                    return report
-                case .heldElsewhere(_, let until):
-                    report.stop = .heldElsewhere(until: until)
-                    return report
-                case .paused(let reason, let fingerprint):
-                    if fingerprint != sink.fingerprint {
-                        try store.resumeSink(sink.name)
-                        logger.notice(
-                            "Sink resumed: its configuration or credential changed",
-                            metadata: meta.merging(["sink.paused_reason": "\(reason)"]) { $1 })
-                        continue
+                if let a = ahead {
+                    batch = a
+                    ahead = nil
+                } else {
+                    let pick = try store.nextBatch(
+                        sink: sink.name,
+                        limit: sink.batchSize,
+                        holder: holder,
+                        leaseSeconds: leaseSeconds,
+                        now: t,
+                        completing: completion,
+                        isAlive: ProcessIdentity.isAlive,
+                        build: sink.makeBody
+                    )
+                    completion = nil
+                    switch pick {
+                    case .batch(let b): batch = b
+                    case .idle(let next):
+                        report.stop = .idle(nextDue: next)
+                        return report
+                    case .notDue(let until, let reason):
+                        report.stop = .waiting(until: until, reason: reason ?? "backoff")
+                        return report
+                    case .heldElsewhere(_, let until):
+                        report.stop = .heldElsewhere(until: until)
+                        return report
+                    case .paused(let reason, let fingerprint):
+                        if fingerprint != sink.fingerprint {
+                            try store.resumeSink(sink.name)
+                            logger.notice(
+                                "Sink resumed: its configuration or credential changed",
+                                metadata: meta.merging(["sink.paused_reason": "\(reason)"]) { $1 }
+                            )
+                            continue
+                        }
+                        report.stop = .paused(reason: reason)
+                        return report
                     }
-                    report.stop = .paused(reason: reason)
-                    return report
                 }
                 report.attempts += 1
-                let answer = sink.deliver(batch, timestamp: t.seconds + clockOffsetSeconds)
+                let timestamp = t.seconds + clockOffsetSeconds
+                let answer: SinkAnswer
+                if let pipelined = sink as? any PipelinedSink {
+                    pipelined.startDelivery(batch, timestamp: timestamp)
+                    do {
+                        ahead = try store.formAhead(
+                            sink: sink.name,
+                            limit: sink.batchSize,
+                            holder: holder,
+                            leaseSeconds: leaseSeconds,
+                            inFlight: batch.id,
+                            now: t,
+                            completing: completion,
+                            build: sink.makeBody
+                        )
+                        completion = nil
+                    } catch {
+                        // The request still ends; its batch stays open and held here, resent (replayed) next pass.
+                        _ = pipelined.finishDelivery()
+                        throw error
+                    }
+                    answer = pipelined.finishDelivery()
+                } else {
+                    answer = sink.deliver(batch, timestamp: timestamp)
+                }
                 switch try apply(answer, to: batch, at: now(), report: &report, skewRetried: &skewRetried) {
-                case .next(let c): completion = c
+                case .next(let c):
+                    completion = c
+                    // A batch retried at once or split goes before the one frozen ahead of it.
+                    if c == nil, let a = ahead {
+                        try store.releaseBatch(a.id, holder: holder)
+                        ahead = nil
+                    }
                 case .stop(let stop):
+                    // The batch frozen ahead waits its turn behind this one, for whoever sends next.
+                    if let a = ahead { try store.releaseBatch(a.id, holder: holder) }
                     report.stop = stop
                     return report
                 }
@@ -197,7 +274,10 @@ public final class SyncEngine {
 
     /// Records one answer (a delivered batch's results are left to the next `nextBatch`).
     private func apply(
-        _ answer: SinkAnswer, to batch: FrozenBatch, at t: Timestamp, report: inout PassReport,
+        _ answer: SinkAnswer,
+        to batch: FrozenBatch,
+        at t: Timestamp,
+        report: inout PassReport,
         skewRetried: inout String?
     ) throws -> Step {
         var batchMeta = meta
@@ -217,22 +297,28 @@ public final class SyncEngine {
                     report.rejected += 1
                     logger.warning(
                         "Lead rejected by the receiver",
-                        metadata: batchMeta.merging(["lead.id": "\(id)", "sync.error": "\(reason)"]) { $1 })
+                        metadata: batchMeta.merging(["lead.id": "\(id)", "sync.error": "\(reason)"]) { $1 }
+                    )
                 case .retry(let after, let reason)?:
-                    outcomes[id] = .retry(notBefore: t.adding(seconds: after ?? settings.leadRetrySeconds), reason: reason)
+                    outcomes[id] = .retry(
+                        notBefore: t.adding(seconds: after ?? settings.leadRetrySeconds),
+                        reason: reason
+                    )
                     report.retried += 1
                 case nil:
                     missing += 1
                     outcomes[id] = .retry(
                         notBefore: t.adding(seconds: settings.leadRetrySeconds),
-                        reason: "missing from the receiver's results (a receiver bug)")
+                        reason: "missing from the receiver's results (a receiver bug)"
+                    )
                     report.retried += 1
                 }
             }
             if missing > 0 {
                 logger.error(
                     "Receiver bug: leads missing from its results; they will be sent again",
-                    metadata: batchMeta.merging(["leads.missing": "\(missing)"]) { $1 })
+                    metadata: batchMeta.merging(["leads.missing": "\(missing)"]) { $1 }
+                )
             }
             if batch.failures > 0 { logger.notice("Sink delivering again", metadata: batchMeta) }
             logger.debug("Batch delivered", metadata: batchMeta)
@@ -240,15 +326,19 @@ public final class SyncEngine {
         case .rejected(let reason):
             logger.error(
                 "Batch rejected as malformed: a client bug; its leads are marked rejected",
-                metadata: batchMeta.merging(["sync.error": "\(reason)"]) { $1 })
-            let outcomes = Dictionary(uniqueKeysWithValues: batch.leadIDs.map { ($0, DeliveryOutcome.rejected(reason: reason)) })
+                metadata: batchMeta.merging(["sync.error": "\(reason)"]) { $1 }
+            )
+            let outcomes = Dictionary(
+                uniqueKeysWithValues: batch.leadIDs.map { ($0, DeliveryOutcome.rejected(reason: reason)) }
+            )
             report.rejected += batch.leadIDs.count
             return .next(BatchCompletion(batchID: batch.id, outcomes: outcomes))
         case .pause(let reason):
             try store.pauseSink(sink.name, reason: reason, fingerprint: sink.fingerprint, releasing: batch.id, now: t)
             logger.error(
                 "Sink paused; resume with leadctl sync or a new credential",
-                metadata: batchMeta.merging(["sync.error": "\(reason)"]) { $1 })
+                metadata: batchMeta.merging(["sync.error": "\(reason)"]) { $1 }
+            )
             return .stop(.paused(reason: reason))
         case .clockSkew(let offset, let reason):
             if let offset, skewRetried != batch.id {
@@ -256,15 +346,20 @@ public final class SyncEngine {
                 clockOffsetSeconds = offset
                 logger.warning(
                     "Receiver says our clock is off: retrying once with its time",
-                    metadata: batchMeta.merging(["clock.offset_s": "\(offset)"]) { $1 })
+                    metadata: batchMeta.merging(["clock.offset_s": "\(offset)"]) { $1 }
+                )
                 return .next(nil)
             }
-            return .stop(try backoff(batch, reason: reason + " (check the kiosk's clock)", after: nil, at: t, meta: batchMeta))
+            return .stop(
+                try backoff(batch, reason: reason + " (check the kiosk's clock)", after: nil, at: t, meta: batchMeta)
+            )
         case .tooLarge(let reason):
             if batch.leadIDs.count <= 1 {
-                let outcomes = Dictionary(uniqueKeysWithValues: batch.leadIDs.map {
-                    ($0, DeliveryOutcome.rejected(reason: "larger than the receiver accepts (HTTP 413)"))
-                })
+                let outcomes = Dictionary(
+                    uniqueKeysWithValues: batch.leadIDs.map {
+                        ($0, DeliveryOutcome.rejected(reason: "larger than the receiver accepts (HTTP 413)"))
+                    }
+                )
                 report.rejected += batch.leadIDs.count
                 logger.error("Lead too large for the receiver: rejected", metadata: batchMeta)
                 return .next(BatchCompletion(batchID: batch.id, outcomes: outcomes))
@@ -272,9 +367,11 @@ public final class SyncEngine {
             let ids = try store.splitBatch(batch.id, sink: sink.name, now: t, build: sink.makeBody)
             logger.notice(
                 "Batch too large for the receiver: split in two",
-                metadata: batchMeta.merging(["sync.error": "\(reason)", "batch.parts": "\(ids.joined(separator: ","))"]) {
+                metadata: batchMeta.merging(["sync.error": "\(reason)", "batch.parts": "\(ids.joined(separator: ","))"])
+                {
                     $1
-                })
+                }
+            )
             return .next(nil)
         case .retryLater(let after, let reason):
             return .stop(try backoff(batch, reason: reason, after: after, at: t, meta: batchMeta))
@@ -285,17 +382,28 @@ public final class SyncEngine {
     }
 
     private func backoff(
-        _ batch: FrozenBatch, reason: String, after: Int64?, at t: Timestamp, meta batchMeta: Logger.Metadata
+        _ batch: FrozenBatch,
+        reason: String,
+        after: Int64?,
+        at t: Timestamp,
+        meta batchMeta: Logger.Metadata
     ) throws -> PassStop {
         let delay = after.map { $0 * 1000 } ?? settings.backoff.delay(failures: batch.failures, using: &rng)
         let until = Timestamp(milliseconds: t.milliseconds + delay)
         try store.deferBatch(
-            batch.id, sink: sink.name, notBefore: until, kind: after == nil ? .backoff : .receiver, error: reason, now: t)
+            batch.id,
+            sink: sink.name,
+            notBefore: until,
+            kind: after == nil ? .backoff : .receiver,
+            error: reason,
+            now: t
+        )
         logger.warning(
             "Batch not delivered; the same batch is retried later",
             metadata: batchMeta.merging([
                 "sync.error": "\(reason)", "sync.retry_in_ms": "\(delay)", "batch.failures": "\(batch.failures + 1)",
-            ]) { $1 })
+            ]) { $1 }
+        )
         return .waiting(until: until, reason: reason)
     }
 }

@@ -22,8 +22,12 @@ public struct SyncService: Service {
     ///   - makeEngine: builds the engine on the worker's thread (it opens its own store connection and transport
     ///     there); the flag aborts a transfer in progress at shutdown.
     public init(
-        sinkName: String, trigger: SyncTrigger, logger: Logger, failureRetrySeconds: Int64 = 5,
-        networkJitterSeconds: Int64 = 30, makeEngine: @escaping @Sendable (CancellationFlag) throws -> SyncEngine
+        sinkName: String,
+        trigger: SyncTrigger,
+        logger: Logger,
+        failureRetrySeconds: Int64 = 5,
+        networkJitterSeconds: Int64 = 30,
+        makeEngine: @escaping @Sendable (CancellationFlag) throws -> SyncEngine
     ) {
         self.sinkName = sinkName
         self.trigger = trigger
@@ -89,7 +93,8 @@ public struct SyncService: Service {
                 let delay = failureDelay()
                 logger.error(
                     "Sync worker cannot start; trying again later",
-                    metadata: meta.merging(["error": "\(error)", "sync.retry_in_s": "\(delay)"]) { $1 })
+                    metadata: meta.merging(["error": "\(error)", "sync.retry_in_s": "\(delay)"]) { $1 }
+                )
                 wakeAt = Timestamp.now().adding(seconds: delay)
             }
             timer?.cancel()

@@ -24,10 +24,16 @@ public enum SyncSetup {
     /// The sink a `[Sink]` section describes. A type this build cannot deliver to yet (the CRMs) becomes a sink
     /// that pauses with that reason, so `leadctl status` says so and its leads stay queued.
     public static func makeSink(
-        _ config: LeaddConfig.Sink, kiosk: LeaddConfig, environment: SyncEnvironment, cancel: CancellationFlag
+        _ config: LeaddConfig.Sink,
+        kiosk: LeaddConfig,
+        environment: SyncEnvironment,
+        cancel: CancellationFlag
     ) throws(SyncError) -> any Sink {
         let source = BatchSource(
-            kioskID: kiosk.kiosk.id, eventID: kiosk.kiosk.event, appVersion: environment.appVersion)
+            kioskID: kiosk.kiosk.id,
+            eventID: kiosk.kiosk.event,
+            appVersion: environment.appVersion
+        )
         let fields = kiosk.form.fields.map(\.name)
         let credential = config.credential
         let secretFile = config.secretFile
@@ -40,21 +46,36 @@ public enum SyncSetup {
             guard let url = config.url else { throw SyncError(.configuration, "sink \(config.name): URL= is required") }
             let transport = try CurlTransport(
                 settings: TransportSettings(
-                    url: url, caFile: config.caFile, allowInsecure: config.allowInsecure,
-                    timeoutSeconds: config.timeoutSec, connectTimeoutSeconds: min(10, config.timeoutSec),
-                    userAgent: "leadd/\(environment.appVersion) (\(kiosk.kiosk.id))"),
-                cancel: cancel)
+                    url: url,
+                    caFile: config.caFile,
+                    allowInsecure: config.allowInsecure,
+                    timeoutSeconds: config.timeoutSec,
+                    connectTimeoutSeconds: min(10, config.timeoutSec),
+                    userAgent: "leadd/\(environment.appVersion) (\(kiosk.kiosk.id))"
+                ),
+                cancel: cancel
+            )
             return WebhookSink(
-                name: config.name, batchSize: config.batchSize, source: source, fieldOrder: fields,
-                transport: transport, secrets: secrets)
+                name: config.name,
+                batchSize: config.batchSize,
+                source: source,
+                fieldOrder: fields,
+                transport: transport,
+                secrets: secrets
+            )
         case .directory:
             guard let dir = config.directory else {
                 throw SyncError(.configuration, "sink \(config.name): Directory= is required")
             }
             let configured = credential != nil || secretFile != nil
             return DirectorySink(
-                name: config.name, directory: dir, batchSize: config.batchSize, source: source, fieldOrder: fields,
-                secrets: configured ? secrets : { () throws(SyncError) in nil })
+                name: config.name,
+                directory: dir,
+                batchSize: config.batchSize,
+                source: source,
+                fieldOrder: fields,
+                secrets: configured ? secrets : { () throws(SyncError) in nil }
+            )
         case .hubspot, .bitrix24, .amocrm:
             return UnsupportedSink(name: config.name, type: config.type.rawValue, batchSize: config.batchSize)
         }
@@ -62,8 +83,12 @@ public enum SyncSetup {
 
     /// The engine for one sink, with its own connection to the database (call on the thread that will use it).
     public static func makeEngine(
-        _ sink: LeaddConfig.Sink, config: LeaddConfig, environment: SyncEnvironment, logger: Logger,
-        cancel: CancellationFlag, store: LeadStore? = nil
+        _ sink: LeaddConfig.Sink,
+        config: LeaddConfig,
+        environment: SyncEnvironment,
+        logger: Logger,
+        cancel: CancellationFlag,
+        store: LeadStore? = nil
     ) throws -> SyncEngine {
         let store = try store ?? LeadStore(path: environment.databasePath)
         try store.ensureSinks([sink.name])
@@ -71,14 +96,22 @@ public enum SyncSetup {
         try store.relaxDurabilityForSyncBookkeeping()
         let made = try makeSink(sink, kiosk: config, environment: environment, cancel: cancel)
         return SyncEngine(
-            sink: made, store: store, settings: SyncSettings(config: config), logger: logger, cancel: cancel,
-            leaseSeconds: Int64(sink.timeoutSec) + 60)
+            sink: made,
+            store: store,
+            settings: SyncSettings(config: config),
+            logger: logger,
+            cancel: cancel,
+            leaseSeconds: Int64(sink.timeoutSec) + 60
+        )
     }
 
     /// The daemon's sync services: the change monitor, then one worker per `[Sink]`. Add them to the
     /// `ServiceGroup` after the store is open; give `trigger.nudge` to the form.
     public static func services(
-        config: LeaddConfig, environment: SyncEnvironment, trigger: SyncTrigger, logger: Logger
+        config: LeaddConfig,
+        environment: SyncEnvironment,
+        trigger: SyncTrigger,
+        logger: Logger
     ) -> [any Service] {
         guard !config.sinks.isEmpty else { return [] }
         let db = environment.databasePath
@@ -90,7 +123,8 @@ public enum SyncSetup {
             services.append(
                 SyncService(sinkName: sink.name, trigger: trigger, logger: logger) { cancel in
                     try makeEngine(sink, config: config, environment: environment, logger: sinkLogger, cancel: cancel)
-                })
+                }
+            )
         }
         return services
     }
@@ -111,11 +145,17 @@ final class UnsupportedSink: Sink {
 
     func makeBody(batchID: String, createdAt: Timestamp, leads: [Lead]) -> BatchContent {
         BatchBody.make(
-            batchID: batchID, createdAt: createdAt, source: BatchSource(kioskID: "", eventID: "", appVersion: ""),
-            leads: leads, fieldOrder: [])
+            batchID: batchID,
+            createdAt: createdAt,
+            source: BatchSource(kioskID: "", eventID: "", appVersion: ""),
+            leads: leads,
+            fieldOrder: []
+        )
     }
 
+    var unavailableReason: String? { "Type=\(type) is not supported by this build; leads stay queued" }
+
     func deliver(_ batch: FrozenBatch, timestamp: Int64) -> SinkAnswer {
-        .pause(reason: "Type=\(type) is not supported by this build; leads stay queued")
+        .pause(reason: unavailableReason ?? "unsupported")
     }
 }

@@ -54,8 +54,14 @@ public struct WebhookSigner: Sendable {
         key.withUnsafeBytes { k in
             message.withUnsafeBytes { m in
                 _ = HMAC(
-                    EVP_sha256(), k.baseAddress, Int32(k.count), m.baseAddress?.assumingMemoryBound(to: UInt8.self),
-                    m.count, &out, &length)
+                    EVP_sha256(),
+                    k.baseAddress,
+                    Int32(k.count),
+                    m.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                    m.count,
+                    &out,
+                    &length
+                )
             }
         }
         return Array(out.prefix(Int(length)))

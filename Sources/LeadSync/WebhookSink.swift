@@ -13,13 +13,18 @@ public final class WebhookSink: Sink {
     /// Nil while the credential cannot be read; `credentialError` says why.
     private var signer: WebhookSigner?
     private var credentialError: String?
+    public var credentialProblem: String? { credentialError }
     private let configDigest: String
     private var rng = SystemRandomNumberGenerator()
 
     /// - Parameters:
     ///   - secrets: reads the sink's secrets (once now, again when a paused sink looks for a new credential).
     public init(
-        name: String, batchSize: Int, source: BatchSource, fieldOrder: [String], transport: CurlTransport,
+        name: String,
+        batchSize: Int,
+        source: BatchSource,
+        fieldOrder: [String],
+        transport: CurlTransport,
         secrets: @escaping () throws(SyncError) -> [String]?
     ) {
         self.name = name
@@ -65,8 +70,27 @@ public final class WebhookSink: Sink {
     }
 
     public func deliver(_ batch: FrozenBatch, timestamp: Int64) -> SinkAnswer {
-        guard let signer else { return .pause(reason: "credential unusable: \(credentialError ?? "unknown")") }
-        switch transport.post(headers: headers(batch, timestamp: timestamp, signer: signer), body: batch.body) {
+        startDelivery(batch, timestamp: timestamp)
+        return finishDelivery()
+    }
+
+    /// The batch whose request is in flight, or the answer known without sending it.
+    private var pending: (batch: FrozenBatch, early: SinkAnswer?)?
+
+    public func startDelivery(_ batch: FrozenBatch, timestamp: Int64) {
+        guard let signer else {
+            pending = (batch, .pause(reason: "credential unusable: \(credentialError ?? "unknown")"))
+            return
+        }
+        pending = (batch, nil)
+        transport.start(headers: headers(batch, timestamp: timestamp, signer: signer), body: batch.body)
+    }
+
+    public func finishDelivery() -> SinkAnswer {
+        guard let (batch, early) = pending else { return .retryLater(afterSeconds: nil, reason: "nothing was sent") }
+        pending = nil
+        if let early { return early }
+        switch transport.finish() {
         case .failure(let failure):
             return failure.cancelled ? .cancelled : .retryLater(afterSeconds: nil, reason: failure.message)
         case .success(let response):
@@ -75,10 +99,15 @@ public final class WebhookSink: Sink {
     }
 }
 
+extension WebhookSink: PipelinedSink {}
+
 /// The protocol's tables: an HTTP answer to a ``SinkAnswer``.
 public enum WebhookAnswer {
     public static func map(
-        _ r: HTTPResponse, batch: FrozenBatch, now: Timestamp, rng: inout some RandomNumberGenerator
+        _ r: HTTPResponse,
+        batch: FrozenBatch,
+        now: Timestamp,
+        rng: inout some RandomNumberGenerator
     ) -> SinkAnswer {
         let status = r.status
         switch status {
@@ -90,7 +119,9 @@ public enum WebhookAnswer {
             return .rejected(reason: "batch rejected by the receiver: HTTP \(status)\(errorSuffix(r.body))")
         case 401:
             if errorCode(r.body) == "timestamp_out_of_tolerance" {
-                let offset = r.headers["date"].flatMap(HTTPDate.parse).map { ($0.milliseconds - now.milliseconds) / 1000 }
+                let offset = r.headers["date"].flatMap(HTTPDate.parse).map {
+                    ($0.milliseconds - now.milliseconds) / 1000
+                }
                 return .clockSkew(offsetSeconds: offset, reason: "HTTP 401: timestamp_out_of_tolerance")
             }
             return .pause(reason: "authentication failed (HTTP 401)")
@@ -101,7 +132,8 @@ public enum WebhookAnswer {
         case 409:
             return .retryLater(
                 afterSeconds: Int64.random(in: 5...30, using: &rng),
-                reason: "HTTP 409: the receiver is still processing this batch")
+                reason: "HTTP 409: the receiver is still processing this batch"
+            )
         case 413:
             return .tooLarge(reason: "HTTP 413: batch too large for the receiver")
         case 429, 503:

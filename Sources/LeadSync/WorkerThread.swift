@@ -30,10 +30,15 @@ final class WorkerThread<State>: @unchecked Sendable {
         let worker = WorkerThread()
         let box = Unmanaged.passRetained(ThreadBody { worker.loop() }).toOpaque()
         var thread = pthread_t()
-        let rc = pthread_create(&thread, nil, { arg in
-            Unmanaged<ThreadBody>.fromOpaque(arg!).takeRetainedValue().run()
-            return nil
-        }, box)
+        let rc = pthread_create(
+            &thread,
+            nil,
+            { arg in
+                Unmanaged<ThreadBody>.fromOpaque(arg!).takeRetainedValue().run()
+                return nil
+            },
+            box
+        )
         precondition(rc == 0, "cannot start a thread: \(String(cString: strerror(rc)))")
         pthread_detach(thread)
         return worker

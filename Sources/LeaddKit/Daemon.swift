@@ -186,6 +186,20 @@ public enum Daemon {
                         _ = try LeadStore(path: probePath, readOnly: true).schemaVersion()
                     }))
         }
+        // Badge scanners: one service (and thread) per [Serial]. A scanner that is missing or unplugged is
+        // retried inside its service, so neither its end nor its failure may stop the daemon.
+        for serial in config.serials {
+            let statusPath = dbPath
+            let scanner = ScannerService(
+                serial: serial, config: config, databasePath: dbPath, logger: logger,
+                onEvent: { event in
+                    guard case .leadCaptured = event else { return }
+                    syncTrigger.nudge()
+                    if let s = try? LeadStore(path: statusPath) { notifier.status(statusLine(s)) }
+                })
+            services.append(
+                .init(service: scanner, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
+        }
         // Sync: one worker per [Sink], woken by a new lead (the form's nudge), database or network changes.
         let syncEnvironment = SyncEnvironment(
             databasePath: dbPath, credentialsDirectory: options.credentialsDirectory, appVersion: version)

@@ -24,7 +24,10 @@ import Testing
             [Sync]
             RetryInitialSec=1
             RetryMaxSec=2
-            """, file: "t.conf", hostname: "t")
+            """,
+            file: "t.conf",
+            hostname: "t"
+        )
         let store = try LeadStore(path: dir.path + "/leads.sqlite3")
         try store.ensureSinks(["usb"])
         let env = SyncEnvironment(databasePath: dir.path + "/leads.sqlite3", credentialsDirectory: nil, appVersion: "t")
@@ -36,8 +39,14 @@ import Testing
     func add(_ store: LeadStore, _ n: Int) throws -> [String] {
         try (0..<n).map { i in
             try store.capture(
-                Lead(event: "expo-test", kiosk: "booth-d", channel: .keyboard,
-                     fields: ["first_name": "D\(i)", "email": "d\(i)@example.com"]), form: .default).id
+                Lead(
+                    event: "expo-test",
+                    kiosk: "booth-d",
+                    channel: .keyboard,
+                    fields: ["first_name": "D\(i)", "email": "d\(i)@example.com"]
+                ),
+                form: .default
+            ).id
         }
     }
 
@@ -57,8 +66,10 @@ import Testing
         let id = try #require(doc["webhook-id"]?.stringValue)
         let ts = try #require(doc["webhook-timestamp"]?.stringValue.flatMap { Int64($0) })
         let payload = Array(try #require(doc["payload"]?.stringValue).utf8)
-        #expect(try WebhookSigner(secrets: [testSecret]).signature(id: id, timestamp: ts, body: payload)
-            == doc["webhook-signature"]?.stringValue)
+        #expect(
+            try WebhookSigner(secrets: [testSecret]).signature(id: id, timestamp: ts, body: payload)
+                == doc["webhook-signature"]?.stringValue
+        )
         let batch = try JSONValue.parse(payload)
         #expect(batch["leads"]?.arrayValue?.compactMap { $0["lead_id"]?.stringValue } == ids)
         #expect(try store.deliveries(leadID: ids[0]).first?.remoteID == name)
@@ -78,8 +89,12 @@ import Testing
         // The stick is plugged in: the same batch is written.
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let later = SyncEngine(
-            sink: engine.sink, store: store, settings: SyncSettings(), logger: quietLogger,
-            clock: { Timestamp.now().adding(seconds: 5) })
+            sink: engine.sink,
+            store: store,
+            settings: SyncSettings(),
+            logger: quietLogger,
+            clock: { Timestamp.now().adding(seconds: 5) }
+        )
         #expect(later.pass().synced == 2)
         #expect(files().count == 1)
     }
@@ -92,7 +107,12 @@ import Testing
         } else if !immutable(folder, true) {
             target = "/sys"  // read-only even for root
         }
-        defer { if target == folder { _ = immutable(folder, false); chmod(folder, 0o755) } }
+        defer {
+            if target == folder {
+                _ = immutable(folder, false)
+                chmod(folder, 0o755)
+            }
+        }
         let (store, engine, _) = try fixture(directory: target)
         _ = try add(store, 1)
         let report = engine.pass()
@@ -108,7 +128,13 @@ import Testing
         let (store, _, sink) = try fixture(directory: folder)
         _ = try add(store, 2)
         let pick = try store.nextBatch(
-            sink: "usb", limit: 10, holder: "h", leaseSeconds: 60, isAlive: { _ in true }, build: sink.makeBody)
+            sink: "usb",
+            limit: 10,
+            holder: "h",
+            leaseSeconds: 60,
+            isAlive: { _ in true },
+            build: sink.makeBody
+        )
         guard case .batch(let batch) = pick else {
             Issue.record("no batch")
             return

@@ -166,7 +166,12 @@ import Testing
         // leadctl sync resumes it; the same batch (same id and bytes) goes out.
         f.receiver.misbehaveAlways(nil)
         let reports = try ManualSync.run(
-            sinks: f.config.sinks, config: f.config, environment: f.environment, store: f.store, wait: false)
+            sinks: f.config.sinks,
+            config: f.config,
+            environment: f.environment,
+            store: f.store,
+            wait: false
+        )
         #expect(reports.first?.synced == 2)
         for id in ids { #expect(try f.deliveries(id).state == "synced") }
         #expect(try f.sinkStatus().state == "ok")
@@ -208,8 +213,16 @@ import Testing
     @Test func clockStillOffAfterOneRetryBacksOff() throws {
         let f = try SyncFixture()
         f.receiver.misbehave([
-            .status(401, body: #"{"error":{"code":"timestamp_out_of_tolerance"}}"#, headers: ["Date": httpDate(Date().timeIntervalSince1970 + 900)]),
-            .status(401, body: #"{"error":{"code":"timestamp_out_of_tolerance"}}"#, headers: ["Date": httpDate(Date().timeIntervalSince1970 + 900)]),
+            .status(
+                401,
+                body: #"{"error":{"code":"timestamp_out_of_tolerance"}}"#,
+                headers: ["Date": httpDate(Date().timeIntervalSince1970 + 900)]
+            ),
+            .status(
+                401,
+                body: #"{"error":{"code":"timestamp_out_of_tolerance"}}"#,
+                headers: ["Date": httpDate(Date().timeIntervalSince1970 + 900)]
+            ),
         ])
         _ = try f.addLeads(1)
         let report = try f.engine().pass()
@@ -234,7 +247,9 @@ import Testing
     @Test func wrongURLPathPausesTheSink() throws {
         let f = try SyncFixture(urlPath: "/wrong")
         _ = try f.addLeads(1)
-        #expect(try f.engine().pass().stop == .paused(reason: "misconfigured: the receiver answered HTTP 404 for the URL"))
+        #expect(
+            try f.engine().pass().stop == .paused(reason: "misconfigured: the receiver answered HTTP 404 for the URL")
+        )
     }
 
     @Test func conflictRetriesTheSameBatchAfterFiveToThirtySeconds() throws {
@@ -287,9 +302,12 @@ import Testing
         let f = try SyncFixture()
         for i in 0..<12 {
             let lead = Lead(
-                event: "expo-test", kiosk: "booth-t", channel: .staff,
+                event: "expo-test",
+                kiosk: "booth-t",
+                channel: .staff,
                 fields: ["first_name": "N\(i)", "email": "n\(i)@example.com"],
-                notes: String(repeating: "x", count: 100_000))
+                notes: String(repeating: "x", count: 100_000)
+            )
             try f.store.capture(lead, form: .default)
         }
         let report = try f.engine().pass()
@@ -453,4 +471,3 @@ import Testing
         for id in ids { #expect(f.receiver.snapshot.receipts[id] == 1) }
     }
 }
-

@@ -23,10 +23,16 @@ import Testing
             {"type":"leads.batch","schema_version":1,"batch_id":"\(id)","created_at":"2026-11-22T10:00:00.000Z",
             "source":{"kiosk_id":"k1","event_id":"e","app_version":"t"},
             "leads":[{"lead_id":"\(leadID)","revision":\(revision),"fields":{}}]}
-            """.utf8)
+            """.utf8
+        )
     }
 
-    func headers(id: String, body: [UInt8], timestamp: Int64 = Timestamp.now().seconds, signature: String? = nil) -> [String] {
+    func headers(
+        id: String,
+        body: [UInt8],
+        timestamp: Int64 = Timestamp.now().seconds,
+        signature: String? = nil
+    ) -> [String] {
         [
             "Content-Type: application/json; charset=utf-8", "webhook-id: \(id)", "webhook-timestamp: \(timestamp)",
             "webhook-signature: \(signature ?? signer.signature(id: id, timestamp: timestamp, body: body))",
@@ -40,7 +46,9 @@ import Testing
 
     static func post(url: String, _ headers: [String], _ body: [UInt8]) throws -> HTTPResponse {
         let transport = try CurlTransport(
-            settings: TransportSettings(url: url, timeoutSeconds: 10, userAgent: "test"), cancel: CancellationFlag())
+            settings: TransportSettings(url: url, timeoutSeconds: 40, userAgent: "test"),
+            cancel: CancellationFlag()
+        )
         return try transport.post(headers: headers, body: body).get()
     }
 
@@ -88,11 +96,12 @@ import Testing
     @Test func keyStillInFlightGets409() async throws {
         let b = body(id: "b6")
         let h = headers(id: "b6", body: b)
-        receiver.misbehave([.stall(seconds: 2)])
+        receiver.misbehave([.stall(seconds: 30)])
         let url = receiver.url
         let first = Task.detached { try Self.post(url: url, h, b) }
-        #expect(await receiver.waitUntil(timeout: 5) { $0.inFlight == 1 })
+        #expect(await receiver.waitUntil(timeout: 10) { $0.inFlight == 1 })
         #expect(try post(h, b).status == 409)
+        receiver.releaseStalls()
         #expect(try await first.value.status == 200)
     }
 

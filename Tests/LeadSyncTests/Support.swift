@@ -27,8 +27,11 @@ final class SyncFixture {
     ///   - sinkKeys: extra `[Sink]` keys (e.g. `TimeoutSec=1`).
     ///   - receiverSecrets: what the receiver accepts (default: the test secret).
     init(
-        sinkKeys: String = "", sync: String = "RetryInitialSec=1\nRetryMaxSec=2", receiverSecrets: [String] = [testSecret],
-        kioskSecret: String = testSecret, urlPath: String? = nil
+        sinkKeys: String = "",
+        sync: String = "RetryInitialSec=1\nRetryMaxSec=2",
+        receiverSecrets: [String] = [testSecret],
+        kioskSecret: String = testSecret,
+        urlPath: String? = nil
     ) throws {
         receiver = try ReferenceReceiver(secrets: receiverSecrets, databasePath: dir.path + "/receiver.sqlite3")
         try (kioskSecret + "\n").write(toFile: dir.path + "/secret", atomically: true, encoding: .utf8)
@@ -47,7 +50,10 @@ final class SyncFixture {
             \(sinkKeys)
             [Sync]
             \(sync)
-            """, file: "test.conf", hostname: "test")
+            """,
+            file: "test.conf",
+            hostname: "test"
+        )
         store = try LeadStore(path: dir.path + "/leads.sqlite3")
         try store.ensureSinks(config.sinks.map(\.name))
     }
@@ -62,9 +68,14 @@ final class SyncFixture {
     func addLeads(_ n: Int, emailPrefix: String = "visitor") throws -> [String] {
         try (0..<n).map { i in
             let lead = Lead(
-                event: "expo-test", kiosk: "booth-t", channel: .keyboard,
-                fields: ["first_name": "Анна \(i)", "email": "\(emailPrefix)\(i)-\(UUID().uuidString.prefix(6))@example.com"],
-                consent: Consent(text: "I agree", language: "en"))
+                event: "expo-test",
+                kiosk: "booth-t",
+                channel: .keyboard,
+                fields: [
+                    "first_name": "Анна \(i)", "email": "\(emailPrefix)\(i)-\(UUID().uuidString.prefix(6))@example.com",
+                ],
+                consent: Consent(text: "I agree", language: "en")
+            )
             return try store.capture(lead, form: .default).id
         }
     }
@@ -72,10 +83,19 @@ final class SyncFixture {
     /// An engine for the first sink, on the test's own store connection.
     func engine(clock: @escaping () -> Timestamp = { .now() }, logger: Logger = quietLogger) throws -> SyncEngine {
         let sink = try SyncSetup.makeSink(
-            config.sinks[0], kiosk: config, environment: environment, cancel: CancellationFlag())
+            config.sinks[0],
+            kiosk: config,
+            environment: environment,
+            cancel: CancellationFlag()
+        )
         return SyncEngine(
-            sink: sink, store: store, settings: SyncSettings(config: config), logger: logger, leaseSeconds: 60,
-            clock: clock)
+            sink: sink,
+            store: store,
+            settings: SyncSettings(config: config),
+            logger: logger,
+            leaseSeconds: 60,
+            clock: clock
+        )
     }
 
     func deliveries(_ id: String) throws -> DeliveryInfo {

@@ -10,8 +10,12 @@ import Testing
     @Test func leadUndeliveredAfterTheRetentionPeriodIsDeadAndNotSent() throws {
         let f = try SyncFixture(sync: "RetryInitialSec=1\nRetryMaxSec=2\n[Retention]\nDeadAfterDays=30")
         let old = Lead(
-            event: "expo-test", kiosk: "booth-t", capturedAt: Timestamp.now().adding(seconds: -31 * 86_400),
-            channel: .keyboard, fields: ["first_name": "Old", "email": "old@example.com"])
+            event: "expo-test",
+            kiosk: "booth-t",
+            capturedAt: Timestamp.now().adding(seconds: -31 * 86_400),
+            channel: .keyboard,
+            fields: ["first_name": "Old", "email": "old@example.com"]
+        )
         try f.store.capture(old, form: .default)
         let fresh = try f.addLeads(1)
         let report = try f.engine().pass()
@@ -29,7 +33,11 @@ import Testing
         let log = CapturingLogHandler.Mutex()
         let engine = try f.engine(logger: Logger(label: "t", factory: { _ in CapturingLogHandler(sink: log) }))
         _ = engine.pass()
-        try "whsec_not*base64 \(otherSecret.prefix(20))\n".write(toFile: f.secretFile, atomically: true, encoding: .utf8)
+        try "whsec_not*base64 \(otherSecret.prefix(20))\n".write(
+            toFile: f.secretFile,
+            atomically: true,
+            encoding: .utf8
+        )
         _ = engine.pass()
         let status = try f.sinkStatus()
         let everything = log.all.joined(separator: "\n") + "\(status)"
@@ -57,12 +65,18 @@ import Testing
     @Test func plainHTTPToARemoteHostIsRefusedUnlessAllowed() throws {
         #expect(throws: SyncError.self) {
             _ = try CurlTransport(
-                settings: TransportSettings(url: "http://crm.example.com/leads", userAgent: "t"), cancel: .init())
+                settings: TransportSettings(url: "http://crm.example.com/leads", userAgent: "t"),
+                cancel: .init()
+            )
         }
         _ = try CurlTransport(
             settings: TransportSettings(url: "http://crm.example.com/leads", allowInsecure: true, userAgent: "t"),
-            cancel: .init())
-        _ = try CurlTransport(settings: TransportSettings(url: "http://127.0.0.1:9/leads", userAgent: "t"), cancel: .init())
+            cancel: .init()
+        )
+        _ = try CurlTransport(
+            settings: TransportSettings(url: "http://127.0.0.1:9/leads", userAgent: "t"),
+            cancel: .init()
+        )
     }
 
     @Test func tlsPeerIsVerifiedAgainstTheSystemStoreOrCAFile() throws {
@@ -91,11 +105,17 @@ import Testing
         server.standardOutput = FileHandle.nullDevice
         server.standardError = FileHandle.nullDevice
         try server.run()
-        defer { server.terminate() }
+        defer {
+            // SIGKILL: the test runner's blocked signal mask is inherited, so SIGTERM would never arrive.
+            kill(server.processIdentifier, SIGKILL)
+            server.waitUntilExit()
+        }
         let url = "https://127.0.0.1:\(port)/leads"
         func attempt(caFile: String?) throws -> TransportFailure? {
             let t = try CurlTransport(
-                settings: TransportSettings(url: url, caFile: caFile, timeoutSeconds: 5, userAgent: "t"), cancel: .init())
+                settings: TransportSettings(url: url, caFile: caFile, timeoutSeconds: 2, userAgent: "t"),
+                cancel: .init()
+            )
             for _ in 0..<50 {
                 switch t.post(headers: [], body: Array("{}".utf8)) {
                 case .success: return nil
@@ -111,6 +131,55 @@ import Testing
         // Trusted through CAFile=: the handshake passes (this server then says nothing to a POST).
         let trusted = try attempt(caFile: dir.path + "/cert.pem")
         #expect(trusted.map { !$0.message.hasPrefix("TLS") } ?? true, "\(String(describing: trusted))")
+    }
+
+    @Test func twoWorkersOnOneSinkNeverHaveTwoBatchesInFlight() async throws {
+        let f = try SyncFixture(sinkKeys: "BatchSize=5")
+        let ids = try f.addLeads(200)
+        f.receiver.misbehaveAlways(.slow(seconds: 0.002))
+        let config = f.config
+        let environment = f.environment
+        // Two workers with their own connections and lease names, as leadd and leadctl sync would be.
+        let workers = (0..<2).map { _ in
+            Task.detached { () throws -> Int in
+                let engine = try SyncSetup.makeEngine(
+                    config.sinks[0],
+                    config: config,
+                    environment: environment,
+                    logger: quietLogger,
+                    cancel: .init()
+                )
+                var synced = 0
+                for _ in 0..<500 {
+                    let report = engine.pass()
+                    synced += report.synced
+                    if case .idle = report.stop { break }
+                    try await Task.sleep(for: .milliseconds(5))
+                }
+                return synced
+            }
+        }
+        var total = 0
+        for w in workers { total += try await w.value }
+        #expect(total == 200)
+        let snap = f.receiver.snapshot
+        for id in ids { #expect(snap.receipts[id] == 1) }
+        let batchIDs = snap.requests.compactMap(\.webhookID)
+        #expect(batchIDs.count == Set(batchIDs).count)
+        let spans = snap.requests.map { ($0.startedAt, $0.endedAt) }.sorted { $0.0 < $1.0 }
+        for (a, b) in zip(spans, spans.dropFirst()) { #expect(a.1 <= b.0 + 0.001) }
+    }
+
+    @Test func crmTypeNotBuiltYetPausesWithoutFormingABatch() throws {
+        let f = try SyncFixture()
+        f.config.sinks[0].type = .hubspot
+        _ = try f.addLeads(2)
+        let report = try f.engine().pass()
+        #expect(report.stop == .paused(reason: "Type=hubspot is not supported by this build; leads stay queued"))
+        #expect(try f.sinkStatus().state == "paused")
+        #expect(try f.sinkStatus().pending == 2)
+        #expect(try f.store.openBatches(sink: "hq").isEmpty)
+        #expect(f.receiver.snapshot.requests.isEmpty)
     }
 
     @Test func keepAliveReusesOneConnectionAcrossBatches() throws {

@@ -11,23 +11,38 @@ import Testing
 @Suite struct SyncServiceTests {
     /// Runs the sync services of `f`'s config until `body` returns, then shuts them down gracefully.
     func withServices(
-        _ f: SyncFixture, trigger: SyncTrigger = SyncTrigger(), networkJitterSeconds: Int64 = 30,
+        _ f: SyncFixture,
+        trigger: SyncTrigger = SyncTrigger(),
+        networkJitterSeconds: Int64 = 30,
         _ body: (SyncTrigger) async throws -> Void
     ) async throws {
         let config = f.config
         let environment = f.environment
         var services: [any Service] = [
-            ChangeMonitor(files: [f.databasePath, f.databasePath + "-wal", f.secretFile], trigger: trigger, logger: quietLogger)
+            ChangeMonitor(
+                files: [f.databasePath, f.databasePath + "-wal", f.secretFile],
+                trigger: trigger,
+                logger: quietLogger
+            )
         ]
         for sink in config.sinks {
             services.append(
                 SyncService(
-                    sinkName: sink.name, trigger: trigger, logger: quietLogger, failureRetrySeconds: 1,
+                    sinkName: sink.name,
+                    trigger: trigger,
+                    logger: quietLogger,
+                    failureRetrySeconds: 1,
                     networkJitterSeconds: networkJitterSeconds
                 ) { cancel in
                     try SyncSetup.makeEngine(
-                        sink, config: config, environment: environment, logger: quietLogger, cancel: cancel)
-                })
+                        sink,
+                        config: config,
+                        environment: environment,
+                        logger: quietLogger,
+                        cancel: cancel
+                    )
+                }
+            )
         }
         let group = ServiceGroup(services: services, logger: quietLogger)
         let running = Task { try await group.run() }
@@ -57,7 +72,11 @@ import Testing
             // Another connection (as leadctl add would): the worker learns of it from the database's folder.
             let other = try LeadStore(path: f.databasePath)
             let lead = Lead(
-                event: "expo-test", kiosk: "booth-t", channel: .staff, fields: ["first_name": "B", "email": "b@example.com"])
+                event: "expo-test",
+                kiosk: "booth-t",
+                channel: .staff,
+                fields: ["first_name": "B", "email": "b@example.com"]
+            )
             let stored = try other.capture(lead, form: .default)
             #expect(await f.receiver.waitUntil(timeout: 10) { $0.receipts[stored.id] == 1 })
         }
@@ -128,8 +147,26 @@ import Testing
             // leadctl sync resumes it (here through the same library call leadctl makes).
             f.receiver.misbehaveAlways(nil)
             let other = try LeadStore(path: f.databasePath)
-            _ = try ManualSync.run(sinks: f.config.sinks, config: f.config, environment: f.environment, store: other, wait: true)
+            _ = try ManualSync.run(
+                sinks: f.config.sinks,
+                config: f.config,
+                environment: f.environment,
+                store: other,
+                wait: true
+            )
             try await eventually(timeout: 10) { try f.sinkStatus().synced == 3 && f.sinkStatus().state == "ok" }
+        }
+    }
+
+    @Test func sinkPausedForItsSecretResumesWhenTheSecretFileIsReplaced() async throws {
+        let f = try SyncFixture(receiverSecrets: [testSecret], kioskSecret: otherSecret)
+        try await withServices(f) { trigger in
+            let ids = try f.addLeads(2)
+            trigger.nudge()
+            try await eventually(timeout: 10) { try f.sinkStatus().state == "paused" }
+            // The operator installs the right secret; nothing else happens — the folder watch wakes the worker.
+            try (testSecret + "\n").write(toFile: f.secretFile, atomically: true, encoding: .utf8)
+            #expect(await f.receiver.waitUntil(timeout: 10) { s in ids.allSatisfy { s.receipts[$0] == 1 } })
         }
     }
 
@@ -146,9 +183,16 @@ import Testing
         let open = try f.store.openBatches(sink: "hq")
         #expect(open.count == 1)
         // Nobody holds it: the next run may send it at once.
-        #expect(try f.store.nextBatch(
-            sink: "hq", limit: 10, holder: "someone", leaseSeconds: 60, isAlive: { _ in true },
-            build: { _, _, _ in BatchContent(body: [], count: 0) }).isBatch)
+        #expect(
+            try f.store.nextBatch(
+                sink: "hq",
+                limit: 10,
+                holder: "someone",
+                leaseSeconds: 60,
+                isAlive: { _ in true },
+                build: { _, _, _ in BatchContent(body: [], count: 0) }
+            ).isBatch
+        )
     }
 }
 

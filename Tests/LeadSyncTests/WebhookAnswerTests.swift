@@ -11,7 +11,11 @@ struct WebhookAnswerTests {
     func map(_ status: Int, _ body: String = "", headers: [String: String] = [:]) -> SinkAnswer {
         var rng = SystemRandomNumberGenerator()
         return WebhookAnswer.map(
-            HTTPResponse(status: status, headers: headers, body: Array(body.utf8)), batch: batch, now: now, rng: &rng)
+            HTTPResponse(status: status, headers: headers, body: Array(body.utf8)),
+            batch: batch,
+            now: now,
+            rng: &rng
+        )
     }
 
     @Test func retryAfterSecondsBecomesTheDelay() {
@@ -47,8 +51,10 @@ struct WebhookAnswerTests {
 
     @Test func timestampOutOfToleranceCarriesTheOffsetFromDate() {
         let answer = map(
-            401, #"{"error":{"code":"timestamp_out_of_tolerance"}}"#,
-            headers: ["date": HTTPDate.format(now.adding(seconds: -700))])
+            401,
+            #"{"error":{"code":"timestamp_out_of_tolerance"}}"#,
+            headers: ["date": HTTPDate.format(now.adding(seconds: -700))]
+        )
         #expect(answer == .clockSkew(offsetSeconds: -700, reason: "HTTP 401: timestamp_out_of_tolerance"))
     }
 

@@ -30,7 +30,8 @@ public final class ReferenceReceiver: @unchecked Sendable {
         case retryAfterDate(Int, secondsAhead: Int)
         /// Process normally, then wait this long before answering (a kiosk timeout after the commit).
         case slow(seconds: Double)
-        /// Hold the batch in flight this long before processing it (a second request with its key gets 409).
+        /// Hold the batch in flight before processing it, for at most this long or until ``releaseStalls()``
+        /// (meanwhile a second request with its key gets 409).
         case stall(seconds: Double)
         /// Process and store normally, then close the connection without answering (a timeout after commit).
         case dropAfterStore
@@ -88,6 +89,8 @@ public final class ReferenceReceiver: @unchecked Sendable {
     private var receipts: [String: Int] = [:]
     private var receiptLog: [String: [String]] = [:]
     private var statements: [String: OpaquePointer?] = [:]
+    private let stallCondition = NSCondition()
+    private var stallGeneration = 0
     private var accepted = 0
     private var waiters: [(id: Int, predicate: (Snapshot) -> Bool, continuation: CheckedContinuation<Bool, Never>)] = []
     private var nextWaiter = 0
@@ -111,7 +114,11 @@ public final class ReferenceReceiver: @unchecked Sendable {
 
     /// Starts a receiver on `127.0.0.1:port` (0: any free port) accepting these `whsec_` secrets.
     public init(
-        secrets: [String], databasePath: String, port: UInt16 = 0, path: String = "/leads", recordBodies: Bool = true
+        secrets: [String],
+        databasePath: String,
+        port: UInt16 = 0,
+        path: String = "/leads",
+        recordBodies: Bool = true
     ) throws {
         keys = try secrets.map { s in
             let text = s.hasPrefix("whsec_") ? String(s.dropFirst(6)) : s
@@ -144,7 +151,9 @@ public final class ReferenceReceiver: @unchecked Sendable {
         addr.sin_port = (requested ?? port).bigEndian
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
         let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard rc == 0, listen(fd, 128) == 0 else {
             close(fd)
@@ -177,6 +186,14 @@ public final class ReferenceReceiver: @unchecked Sendable {
         for c in open { shutdown(c, Int32(SHUT_RDWR)) }
     }
 
+    /// Ends every `.stall` in progress.
+    public func releaseStalls() {
+        stallCondition.lock()
+        stallGeneration += 1
+        stallCondition.broadcast()
+        stallCondition.unlock()
+    }
+
     /// The next requests get these instead of normal handling, in order.
     public func misbehave(_ behaviors: [Behavior]) { lock.withLock { script += behaviors } }
 
@@ -184,7 +201,15 @@ public final class ReferenceReceiver: @unchecked Sendable {
     public func misbehaveAlways(_ behavior: Behavior?) { lock.withLock { standing = behavior } }
 
     public var snapshot: Snapshot {
-        lock.withLock { Snapshot(requests: requests, stored: stored, receipts: receipts, connectionsAccepted: accepted, inFlight: inFlight.count) }
+        lock.withLock {
+            Snapshot(
+                requests: requests,
+                stored: stored,
+                receipts: receipts,
+                connectionsAccepted: accepted,
+                inFlight: inFlight.count
+            )
+        }
     }
 
     /// Waits until `predicate` holds for the receiver's state (checked after every request), or `timeout` passes.
@@ -195,7 +220,13 @@ public final class ReferenceReceiver: @unchecked Sendable {
         }
         return await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
             let done: Bool = lock.withLock {
-                let snap = Snapshot(requests: requests, stored: stored, receipts: receipts, connectionsAccepted: accepted, inFlight: inFlight.count)
+                let snap = Snapshot(
+                    requests: requests,
+                    stored: stored,
+                    receipts: receipts,
+                    connectionsAccepted: accepted,
+                    inFlight: inFlight.count
+                )
                 if predicate(snap) { return true }
                 waiters.append((id, predicate, c))
                 return false
@@ -219,7 +250,13 @@ public final class ReferenceReceiver: @unchecked Sendable {
     private func notifyWaiters() {
         let ready: [CheckedContinuation<Bool, Never>] = lock.withLock {
             guard !waiters.isEmpty else { return [] }
-            let snap = Snapshot(requests: requests, stored: stored, receipts: receipts, connectionsAccepted: accepted, inFlight: inFlight.count)
+            let snap = Snapshot(
+                requests: requests,
+                stored: stored,
+                receipts: receipts,
+                connectionsAccepted: accepted,
+                inFlight: inFlight.count
+            )
             var out: [CheckedContinuation<Bool, Never>] = []
             waiters.removeAll { w in
                 if w.predicate(snap) {
@@ -236,8 +273,9 @@ public final class ReferenceReceiver: @unchecked Sendable {
     // MARK: - Storage
 
     private func openDatabase() throws {
-        guard sqlite3_open_v2(databasePath, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nil)
-            == SQLITE_OK
+        guard
+            sqlite3_open_v2(databasePath, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nil)
+                == SQLITE_OK
         else { throw ReceiverError("cannot open \(databasePath)") }
         try exec(
             """
@@ -246,7 +284,8 @@ public final class ReferenceReceiver: @unchecked Sendable {
                 lead TEXT NOT NULL, batch_id TEXT, stored_at REAL NOT NULL, PRIMARY KEY (kiosk_id, lead_id));
             CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, body_sha256 BLOB NOT NULL,
                 status INTEGER NOT NULL, response BLOB NOT NULL);
-            """)
+            """
+        )
     }
 
     private func exec(_ sql: String) throws {
@@ -344,7 +383,9 @@ public final class ReferenceReceiver: @unchecked Sendable {
             var headers: [String: String] = [:]
             for line in lines {
                 guard let colon = line.firstIndex(of: ":") else { continue }
-                headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
+                    in: .whitespaces
+                )
             }
             let length = Int(headers["content-length"] ?? "0") ?? -1
             let started = Date().timeIntervalSince1970
@@ -355,11 +396,22 @@ public final class ReferenceReceiver: @unchecked Sendable {
             if length > 1 << 20 {
                 // Obligation 1: the cap is checked before the body is read.
                 respond(fd, status: 413, body: errorBody("payload_too_large", "at most 1 MiB"), keepAlive: false)
-                record(Request(
-                    webhookID: headers["webhook-id"], timestamp: headers["webhook-timestamp"],
-                    idempotencyKey: headers["idempotency-key"], userAgent: headers["user-agent"],
-                    contentType: headers["content-type"], body: [], bodySHA256: [], status: 413, leadIDs: [],
-                    startedAt: started, endedAt: Date().timeIntervalSince1970, processed: false))
+                record(
+                    Request(
+                        webhookID: headers["webhook-id"],
+                        timestamp: headers["webhook-timestamp"],
+                        idempotencyKey: headers["idempotency-key"],
+                        userAgent: headers["user-agent"],
+                        contentType: headers["content-type"],
+                        body: [],
+                        bodySHA256: [],
+                        status: 413,
+                        leadIDs: [],
+                        startedAt: started,
+                        endedAt: Date().timeIntervalSince1970,
+                        processed: false
+                    )
+                )
                 return
             }
             if headers["expect"]?.lowercased() == "100-continue" {
@@ -375,8 +427,12 @@ public final class ReferenceReceiver: @unchecked Sendable {
             buffer.removeSubrange(..<length)
             let keepAlive = headers["connection"]?.lowercased() != "close"
             let request = HTTPRequest(
-                method: String(requestLine[0]), target: String(requestLine[1]), headers: headers, body: body,
-                keepAlive: keepAlive)
+                method: String(requestLine[0]),
+                target: String(requestLine[1]),
+                headers: headers,
+                body: body,
+                keepAlive: keepAlive
+            )
             guard handle(request, fd: fd, started: started), keepAlive else { return }
         }
     }
@@ -404,10 +460,19 @@ public final class ReferenceReceiver: @unchecked Sendable {
     private func handle(_ r: HTTPRequest, fd: Int32, started: Double) -> Bool {
         let bodyHash = sha256(r.body)
         var entry = Request(
-            webhookID: r.headers["webhook-id"], timestamp: r.headers["webhook-timestamp"],
-            idempotencyKey: r.headers["idempotency-key"], userAgent: r.headers["user-agent"],
-            contentType: r.headers["content-type"], body: recordBodies ? r.body : [], bodySHA256: bodyHash,
-            status: 0, leadIDs: [], startedAt: started, endedAt: 0, processed: false)
+            webhookID: r.headers["webhook-id"],
+            timestamp: r.headers["webhook-timestamp"],
+            idempotencyKey: r.headers["idempotency-key"],
+            userAgent: r.headers["user-agent"],
+            contentType: r.headers["content-type"],
+            body: recordBodies ? r.body : [],
+            bodySHA256: bodyHash,
+            status: 0,
+            leadIDs: [],
+            startedAt: started,
+            endedAt: 0,
+            processed: false
+        )
         if let ids = try? JSONValue.parse(r.body)["leads"]?.arrayValue {
             entry.leadIDs = ids.compactMap { $0["lead_id"]?.stringValue }
         }
@@ -450,8 +515,10 @@ public final class ReferenceReceiver: @unchecked Sendable {
         let nowSeconds = Int64(Date().timeIntervalSince1970) + offset
         guard let ts = Int64(tsText), abs(ts - nowSeconds) <= 300 else {
             return finish(
-                401, errorBody("timestamp_out_of_tolerance", "webhook-timestamp is more than 300 s off"),
-                headers: ["Date": httpDate(Double(nowSeconds))])
+                401,
+                errorBody("timestamp_out_of_tolerance", "webhook-timestamp is more than 300 s off"),
+                headers: ["Date": httpDate(Double(nowSeconds))]
+            )
         }
         // Obligation 3: any v1 signature, compared in constant time.
         var message = Array("\(id).\(tsText).".utf8)
@@ -468,7 +535,10 @@ public final class ReferenceReceiver: @unchecked Sendable {
         // Obligation 4: Idempotency-Key.
         let key = r.headers["idempotency-key"].map(unquote)
         if let key {
-            enum Seen { case replay(Int, [UInt8]), conflict, otherBody, new }
+            enum Seen {
+                case replay(Int, [UInt8])
+                case conflict, otherBody, new
+            }
             let seen: Seen = lock.withLock {
                 if inFlight.contains(key) { return .conflict }
                 let s = prepare("SELECT body_sha256, status, response FROM idempotency WHERE key = ?")
@@ -490,7 +560,13 @@ public final class ReferenceReceiver: @unchecked Sendable {
             case .new: break
             }
         }
-        if stallSeconds > 0 { Thread.sleep(forTimeInterval: stallSeconds) }
+        if stallSeconds > 0 {
+            stallCondition.lock()
+            let deadline = Date().addingTimeInterval(stallSeconds)
+            let generation = stallGeneration
+            while stallGeneration == generation && stallCondition.wait(until: deadline) {}
+            stallCondition.unlock()
+        }
         let (status, response) = process(r.body, batchHeader: id, keep: keepResult, key: key, bodyHash: bodyHash)
         entry.processed = status == 200
         notifyWaiters()
@@ -531,13 +607,19 @@ public final class ReferenceReceiver: @unchecked Sendable {
 
     /// Obligation 5 and the per-lead results; the idempotency record is written in the same transaction.
     private func process(
-        _ body: [UInt8], batchHeader: String, keep: (@Sendable (String) -> Bool)?, key: String?, bodyHash: [UInt8]
+        _ body: [UInt8],
+        batchHeader: String,
+        keep: (@Sendable (String) -> Bool)?,
+        key: String?,
+        bodyHash: [UInt8]
     ) -> (Int, [UInt8]) {
         func refuse(_ status: Int, _ response: [UInt8]) -> (Int, [UInt8]) {
             lock.withLock { complete(key: key, bodyHash: bodyHash, status: status, response: response) }
             return (status, response)
         }
-        guard let doc = try? JSONValue.parse(body) else { return refuse(400, errorBody("invalid_json", "body is not JSON")) }
+        guard let doc = try? JSONValue.parse(body) else {
+            return refuse(400, errorBody("invalid_json", "body is not JSON"))
+        }
         guard doc["type"]?.stringValue == "leads.batch", let leads = doc["leads"]?.arrayValue,
             let kiosk = doc["source"]?["kiosk_id"]?.stringValue
         else { return refuse(422, errorBody("invalid_batch", "not a leads.batch with source.kiosk_id and leads")) }
@@ -553,7 +635,8 @@ public final class ReferenceReceiver: @unchecked Sendable {
             _ = sqlite3_exec(db, "BEGIN IMMEDIATE", nil, nil, nil)
             let get = statement("SELECT revision, rowid FROM leads WHERE kiosk_id = ? AND lead_id = ?")
             let put = statement(
-                "INSERT OR REPLACE INTO leads (kiosk_id, lead_id, revision, lead, batch_id, stored_at) VALUES (?, ?, ?, ?, ?, ?)")
+                "INSERT OR REPLACE INTO leads (kiosk_id, lead_id, revision, lead, batch_id, stored_at) VALUES (?, ?, ?, ?, ?, ?)"
+            )
             for lead in leads {
                 guard let leadID = lead["lead_id"]?.stringValue else { continue }
                 var status: String
@@ -597,7 +680,13 @@ public final class ReferenceReceiver: @unchecked Sendable {
                     sqlite3_bind_text(put, 2, leadID, -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self))
                     sqlite3_bind_int64(put, 3, Int64(revision))
                     _ = w.bytes.withUnsafeBytes {
-                        sqlite3_bind_text(put, 4, $0.baseAddress, Int32($0.count), unsafeBitCast(-1, to: sqlite3_destructor_type.self))
+                        sqlite3_bind_text(
+                            put,
+                            4,
+                            $0.baseAddress,
+                            Int32($0.count),
+                            unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+                        )
                     }
                     sqlite3_bind_text(put, 5, batchID, -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self))
                     sqlite3_bind_double(put, 6, now)
@@ -700,8 +789,13 @@ private func blob(_ s: OpaquePointer?, _ i: Int32) -> [UInt8] {
 
 private func bindBlob(_ s: OpaquePointer?, _ i: Int32, _ bytes: [UInt8]) {
     _ = bytes.withUnsafeBytes {
-        sqlite3_bind_blob(s, i, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32($0.count),
-                          unsafeBitCast(-1, to: sqlite3_destructor_type.self))
+        sqlite3_bind_blob(
+            s,
+            i,
+            $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1),
+            Int32($0.count),
+            unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+        )
     }
 }
 

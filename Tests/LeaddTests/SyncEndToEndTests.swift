@@ -40,7 +40,14 @@ final class SyncKiosk: @unchecked Sendable {
         """.write(toFile: configPath, atomically: true, encoding: .utf8)
     }
 
+    /// Daemons started here: any still running when the kiosk goes (a failed test) is killed.
+    private var daemons: [Process] = []
+
     deinit {
+        for d in daemons where d.isRunning {
+            kill(d.processIdentifier, SIGKILL)
+            d.waitUntilExit()
+        }
         receiver.stop()
         dir.remove()
     }
@@ -63,6 +70,7 @@ final class SyncKiosk: @unchecked Sendable {
         log.seekToEndOfFile()
         p.standardError = log
         try p.run()
+        daemons.append(p)
         return p
     }
 
@@ -132,7 +140,7 @@ final class LeadAdder: @unchecked Sendable {
     /// SIGKILLs of the daemon for `make test`; `make soak` sets LEADD_CRASH_KILLS higher.
     static let kills = ProcessInfo.processInfo.environment["LEADD_CRASH_KILLS"].flatMap(Int.init) ?? 50
 
-    @Test(.timeLimit(.minutes(5)))
+    @Test(.timeLimit(.minutes(30)))
     func everyAddedLeadArrivesExactlyOnceThroughRepeatedSIGKILLs() async throws {
         let kiosk = try SyncKiosk(batchSize: 7)
         // Slow answers put many kills between the receiver's commit and the kiosk's.
@@ -155,7 +163,9 @@ final class LeadAdder: @unchecked Sendable {
 
         // Settle: one last run drains the queue.
         let daemon = try kiosk.startDaemon()
-        let settled = await kiosk.receiver.waitUntil(timeout: 90) { s in acknowledged.allSatisfy { s.receipts[$0] != nil } }
+        let settled = await kiosk.receiver.waitUntil(timeout: 90) { s in
+            acknowledged.allSatisfy { s.receipts[$0] != nil }
+        }
         #expect(settled)
         let drained = try await waitFor(timeout: 30) {
             let s = try kiosk.sinkStatus()
@@ -196,14 +206,22 @@ final class LeadAdder: @unchecked Sendable {
         #expect(try kiosk.leadctl(["status"]).status == 0)
         let store = try LeadStore(path: kiosk.databasePath)
         let leads = (0..<1500).map { i in
-            (Lead(event: "expo-sync", kiosk: "booth-sync", channel: .import,
-                  fields: ["first_name": "C\(i)", "email": "c\(i)@example.com"]), [DeliveryInfo]())
+            (
+                Lead(
+                    event: "expo-sync",
+                    kiosk: "booth-sync",
+                    channel: .import,
+                    fields: ["first_name": "C\(i)", "email": "c\(i)@example.com"]
+                ), [DeliveryInfo]()
+            )
         }
         _ = try store.importLeads(leads, form: .default)
         let ids = leads.map(\.0.id)
-        kiosk.receiver.misbehaveAlways(.slow(seconds: 0.005))
+        kiosk.receiver.misbehaveAlways(.slow(seconds: 0.01))
+        // The daemon and three leadctl passes start together and race for the same queue. Whoever forms a
+        // batch holds the sink until the queue is empty (it forms the next batch in the commit that records the
+        // last one); the others wait (`--wait`) or leave it to the holder.
         let daemon = try kiosk.startDaemon()
-        // Three leadctl passes race the daemon for the same queue.
         let outputs = await withTaskGroup(of: String.self) { group in
             for _ in 0..<3 {
                 group.addTask { (try? kiosk.leadctl(["sync", "--wait"]).out) ?? "" }
@@ -218,8 +236,8 @@ final class LeadAdder: @unchecked Sendable {
         let byLeadctl = outputs.compactMap { out in
             out.split(separator: " ").dropFirst().first.flatMap { Int($0) }
         }.reduce(0, +)
-        #expect(byLeadctl > 0, "leadctl sent nothing: \(outputs)")
-        #expect(byLeadctl < ids.count, "the daemon sent nothing: \(outputs)")
+        #expect(byLeadctl <= ids.count)
+        for out in outputs { #expect(out.hasSuffix("— ok\n") || out.contains("carries on"), "\(out)") }
         let snap = kiosk.receiver.snapshot
         for id in ids { #expect(snap.receipts[id] == 1) }
         // No batch was sent twice (by both processes), and none was in flight twice at once.
@@ -229,6 +247,47 @@ final class LeadAdder: @unchecked Sendable {
         // One batch in flight per sink: no two requests overlapped in time.
         let spans = snap.requests.map { ($0.startedAt, $0.endedAt) }.sorted { $0.0 < $1.0 }
         for (a, b) in zip(spans, spans.dropFirst()) { #expect(a.1 <= b.0 + 0.001) }
+    }
+}
+
+@Suite struct LeadctlSyncTests {
+    @Test func syncSendsTheQueueAndStatusShowsEachSinkState() throws {
+        let kiosk = try SyncKiosk()
+        for i in 0..<3 {
+            #expect(try kiosk.leadctl(["add", "first_name=S\(i)", "email=s\(i)@example.com", "--consent"]).status == 0)
+        }
+        var (status, out) = try kiosk.leadctl(["sync"])
+        #expect(status == 0)
+        #expect(out == "hq: 3 synced, 0 rejected, 0 to retry; 0 pending — ok\n")
+        (_, out) = try kiosk.leadctl(["status"])
+        #expect(out.contains("hq    ok     0        3       0         0"))
+        // Authentication fails: paused, said so by sync (exit 1) and status, in words.
+        kiosk.receiver.misbehaveAlways(.status(401))
+        #expect(try kiosk.leadctl(["add", "first_name=T", "email=t@example.com", "--consent"]).status == 0)
+        (status, out) = try kiosk.leadctl(["sync"])
+        #expect(status == 1)
+        #expect(out.contains("paused: authentication failed (HTTP 401)"))
+        (_, out) = try kiosk.leadctl(["status"])
+        #expect(out.contains("paused: authentication failed (HTTP 401)"))
+        let json = try kiosk.sinkStatus()
+        #expect(json["state"] as? String == "paused")
+        #expect(json["pending"] as? Int == 1)
+        // The receiver is down: backoff until a time.
+        kiosk.receiver.misbehaveAlways(nil)
+        kiosk.receiver.stop()
+        (status, out) = try kiosk.leadctl(["sync"])
+        #expect(status == 1)
+        #expect(out.contains("backoff until"))
+        (_, out) = try kiosk.leadctl(["status"])
+        #expect(out.contains("backoff until"))
+        #expect(out.contains("connection failed"))
+        #expect(try kiosk.leadctl(["sync", "--sink", "nope"]).status == 2)
+        // Without its credential here, leadctl says so and leaves the sink's state to the daemon.
+        try FileManager.default.removeItem(atPath: kiosk.dir.path + "/secret")
+        (status, out) = try kiosk.leadctl(["sync"])
+        #expect(status == 1)
+        #expect(out.contains("failed: credential unusable: secret file"))
+        #expect(try kiosk.sinkStatus()["state"] as? String == "backoff")
     }
 }
 

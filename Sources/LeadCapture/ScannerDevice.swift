@@ -1,0 +1,112 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+// File-level names: inside `ScannerDevice` its own `read` and `close` would hide the C functions.
+private func closeDescriptor(_ fd: Int32) { _ = close(fd) }
+private func readDescriptor(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int {
+    read(fd, buffer, count)
+}
+
+/// A badge scanner's serial device, open raw for reading: 8N1 at the configured baud, no flow control, no
+/// echo, no line editing, modem lines ignored, non-blocking (the scanner thread waits in `poll()`).
+///
+/// Opening follows symlinks, so stable names such as `/dev/serial/by-id/usb-…-if00` work. Used by one thread.
+final class ScannerDevice {
+    /// Why the device could not be opened, in words for the log and `leadctl status`.
+    struct OpenError: Error, CustomStringConvertible, Equatable {
+        var description: String
+    }
+
+    /// What one `read` gave.
+    enum ReadResult {
+        /// This many bytes were stored at the start of the buffer.
+        case bytes(Int)
+        /// Nothing waiting now.
+        case wouldBlock
+        /// The device is gone (end of file, `EIO` after a hang-up, …), and why.
+        case ended(String)
+    }
+
+    let path: String
+    /// The descriptor to poll; -1 once closed.
+    private(set) var fd: Int32
+
+    /// Opens `path` (`O_RDWR | O_NOCTTY`) and sets the line raw, 8N1, at `baud`.
+    init(path: String, baud: Int) throws(OpenError) {
+        self.path = path
+        // O_NONBLOCK also keeps the open from waiting for carrier on a line without CLOCAL yet.
+        let fd = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { throw OpenError(description: String(cString: strerror(errno))) }
+        guard isatty(fd) == 1 else {
+            closeDescriptor(fd)
+            throw OpenError(description: "not a terminal device")
+        }
+        var settings = termios()
+        guard tcgetattr(fd, &settings) == 0 else {
+            let message = String(cString: strerror(errno))
+            closeDescriptor(fd)
+            throw OpenError(description: "tcgetattr: \(message)")
+        }
+        cfmakeraw(&settings)
+        settings.c_iflag &= ~(tcflag_t(IXON) | tcflag_t(IXOFF) | tcflag_t(IXANY))
+        settings.c_cflag &= ~(tcflag_t(CSIZE) | tcflag_t(PARENB) | tcflag_t(CSTOPB) | tcflag_t(CRTSCTS))
+        settings.c_cflag |= tcflag_t(CS8) | tcflag_t(CLOCAL) | tcflag_t(CREAD)
+        withUnsafeMutableBytes(of: &settings.c_cc) { cc in
+            cc[Int(VMIN)] = 1
+            cc[Int(VTIME)] = 0
+        }
+        let speed = ScannerDevice.speed(baud)
+        _ = cfsetispeed(&settings, speed)
+        _ = cfsetospeed(&settings, speed)
+        guard tcsetattr(fd, TCSANOW, &settings) == 0 else {
+            let message = String(cString: strerror(errno))
+            closeDescriptor(fd)
+            throw OpenError(description: "tcsetattr: \(message)")
+        }
+        self.fd = fd
+    }
+
+    deinit { close() }
+
+    /// Reads what is waiting into `buffer` (from its start).
+    func read(into buffer: inout [UInt8]) -> ReadResult {
+        guard fd >= 0 else { return .ended("closed") }
+        while true {
+            let n = buffer.withUnsafeMutableBytes { readDescriptor(fd, $0.baseAddress, $0.count) }
+            if n > 0 { return .bytes(n) }
+            if n == 0 { return .ended("end of file") }
+            switch errno {
+            case EINTR: continue
+            case EAGAIN, EWOULDBLOCK: return .wouldBlock
+            default: return .ended(String(cString: strerror(errno)))
+            }
+        }
+    }
+
+    /// Gives the device back. Safe to call twice.
+    func close() {
+        guard fd >= 0 else { return }
+        closeDescriptor(fd)
+        fd = -1
+    }
+
+    /// The termios speed for a `Baud=` value (the config admits only the standard rates).
+    static func speed(_ baud: Int) -> speed_t {
+        switch baud {
+        case 1200: speed_t(B1200)
+        case 2400: speed_t(B2400)
+        case 4800: speed_t(B4800)
+        case 19200: speed_t(B19200)
+        case 38400: speed_t(B38400)
+        case 57600: speed_t(B57600)
+        case 115_200: speed_t(B115200)
+        case 230_400: speed_t(B230400)
+        case 460_800: speed_t(B460800)
+        case 921_600: speed_t(B921600)
+        default: speed_t(B9600)
+        }
+    }
+}
