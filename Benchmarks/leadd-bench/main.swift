@@ -10,7 +10,8 @@ import Logging
 
 let args = CommandLine.arguments
 let leadctlPath = URL(fileURLWithPath: args[0]).deletingLastPathComponent().appendingPathComponent("leadctl").path
-let workDir = ProcessInfo.processInfo.environment["BENCH_DIR"] ?? FileManager.default.currentDirectoryPath + "/.build/bench-data"
+let workDir =
+    ProcessInfo.processInfo.environment["BENCH_DIR"] ?? FileManager.default.currentDirectoryPath + "/.build/bench-data"
 let exportCount = Int(ProcessInfo.processInfo.environment["BENCH_LEADS"] ?? "") ?? 1_000_000
 let captureCount = Int(ProcessInfo.processInfo.environment["BENCH_CAPTURES"] ?? "") ?? 400
 
@@ -32,7 +33,11 @@ func median(_ xs: [Double]) -> Double {
 
 /// Runs a program, returning wall seconds and peak RSS (KiB) from wait4's rusage.
 @discardableResult
-func spawn(_ path: String, _ arguments: [String], stdout: String? = nil) -> (seconds: Double, maxRSSKiB: Int, status: Int32) {
+func spawn(
+    _ path: String,
+    _ arguments: [String],
+    stdout: String? = nil
+) -> (seconds: Double, maxRSSKiB: Int, status: Int32) {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     if let stdout { posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o644) }
@@ -68,7 +73,10 @@ let firstNames = ["Анна", "Иван", "John", "María", "Chen", "Olga", "Pet
 let companies = ["ООО Ромашка", "Acme Corp", "Globex, Inc.", "Initech", "Umbrella \"Bio\""]
 func makeLead(_ i: Int, at time: Timestamp) -> Lead {
     Lead(
-        id: LeadID.make(at: time), event: "expo-2026", kiosk: "booth-a1", capturedAt: time,
+        id: LeadID.make(at: time),
+        event: "expo-2026",
+        kiosk: "booth-a1",
+        capturedAt: time,
         channel: i % 3 == 0 ? .scanner : .keyboard,
         fields: [
             "first_name": firstNames[i % firstNames.count], "last_name": "Petrova-\(i)",
@@ -76,8 +84,14 @@ func makeLead(_ i: Int, at time: Timestamp) -> Lead {
             "company": companies[i % companies.count], "job_title": "Head of Procurement", "interest": "pricing",
         ],
         consent: Consent(
-            given: true, textSHA256: SHA256.hex("consent"), language: "ru", at: time),
-        rating: i % 4 == 0 ? .hot : nil, notes: i % 10 == 0 ? "wants a demo, call after 5pm" : "")
+            given: true,
+            textSHA256: SHA256.hex("consent"),
+            language: "ru",
+            at: time
+        ),
+        rating: i % 4 == 0 ? .hot : nil,
+        notes: i % 10 == 0 ? "wants a demo, call after 5pm" : ""
+    )
 }
 
 // 1. Durable capture vs a raw single-row insert, same mode, same disk, same run.
@@ -100,7 +114,11 @@ do {
         INSERT INTO leads (lead_id, revision, event, kiosk, captured_at, channel, fields, consent_given,
             consent_sha256, consent_language, consent_at, notes, email_key, phone_key, updated_at)
         VALUES (?, 1, 'expo-2026', 'booth-a1', ?, 'keyboard', ?, 1, ?, 'ru', ?, '', ?, ?, ?)
-        """, -1, &sameStmt, nil)
+        """,
+        -1,
+        &sameStmt,
+        nil
+    )
     let rawPath = workDir + "/raw.sqlite3"
     let raw = sqliteOpen(rawPath)
     exec(raw, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")
@@ -166,7 +184,9 @@ do {
     print("  leadd capture (dedup check + lead row + delivery row, one transaction)   \(fmt(c, 3)) ms")
     print("  raw sqlite3 single-row insert of the same lead row into leadd's schema   \(fmt(r, 3)) ms")
     print("  raw sqlite3 single-row insert into a minimal two-column table (reference) \(fmt(m, 3)) ms")
-    print("  ratio \(fmt(ratio)) — bar ≤ 1.20: \(ratio <= 1.2 ? "MET" : "NOT MET")  (vs the minimal table: \(fmt(c / m)))")
+    print(
+        "  ratio \(fmt(ratio)) — bar ≤ 1.20: \(ratio <= 1.2 ? "MET" : "NOT MET")  (vs the minimal table: \(fmt(c / m)))"
+    )
     print("")
 }
 
@@ -181,7 +201,12 @@ do {
     let base = Timestamp.now().milliseconds - Int64(exportCount) * 100
     let names = FormSpec.default.fields.map(\.name)
     for i in 0..<exportCount {
-        LeadJSON.appendExportRecord(makeLead(i, at: Timestamp(milliseconds: base + Int64(i) * 100)), deliveries: [], fieldOrder: names, to: &out)
+        LeadJSON.appendExportRecord(
+            makeLead(i, at: Timestamp(milliseconds: base + Int64(i) * 100)),
+            deliveries: [],
+            fieldOrder: names,
+            to: &out
+        )
         out.append(0x0A)
         if out.count > 1 << 20 {
             fh.write(Data(out))
@@ -204,7 +229,8 @@ do {
     exec(raw, "CREATE TABLE leads (seq INTEGER PRIMARY KEY, lead_id TEXT UNIQUE, captured_at INTEGER, fields TEXT)")
     var stmt: OpaquePointer?
     sqlite3_prepare_v2(raw, "INSERT INTO leads (lead_id, captured_at, fields) VALUES (?, ?, ?)", -1, &stmt, nil)
-    let fields = #"{"company":"Acme Corp","email":"visitor1@example.com","first_name":"Анна","interest":"pricing","job_title":"Head of Procurement","last_name":"Petrova-1","phone":"+79161000001"}"#
+    let fields =
+        #"{"company":"Acme Corp","email":"visitor1@example.com","first_name":"Анна","interest":"pricing","job_title":"Head of Procurement","last_name":"Petrova-1","phone":"+79161000001"}"#
     let t0 = now()
     exec(raw, "BEGIN")
     for i in 0..<exportCount {
@@ -220,8 +246,12 @@ do {
     sqlite3_finalize(stmt)
     sqlite3_close(raw)
     print("bulk import (leadctl import of a \(exportCount)-lead JSON Lines file: parse, validate ids, dedup, queue):")
-    print("  \(Int(rate)) leads/s in \(fmt(r.seconds)) s, peak RSS \(r.maxRSSKiB / 1024) MiB — bar ≥ 100000 leads/s: \(rate >= 100_000 ? "MET" : "NOT MET")")
-    print("  baseline: raw sqlite3 C API inserting \(exportCount) pre-built rows in one transaction: \(Int(rawRate)) rows/s")
+    print(
+        "  \(Int(rate)) leads/s in \(fmt(r.seconds)) s, peak RSS \(r.maxRSSKiB / 1024) MiB — bar ≥ 100000 leads/s: \(rate >= 100_000 ? "MET" : "NOT MET")"
+    )
+    print(
+        "  baseline: raw sqlite3 C API inserting \(exportCount) pre-built rows in one transaction: \(Int(rawRate)) rows/s"
+    )
     print("")
 }
 
@@ -231,12 +261,24 @@ do {
     let r = spawn(leadctlPath, ["--db", dbPath, "export", "--format", "csv", "--out", csvPath])
     precondition(r.status == 0, "leadctl export failed")
     let size = (try? FileManager.default.attributesOfItem(atPath: csvPath)[.size] as? Int) ?? 0
-    let small = spawn(leadctlPath, ["--db", dbPath, "export", "--format", "csv", "--since", "1h", "--out", workDir + "/small.csv"])
+    let small = spawn(
+        leadctlPath,
+        ["--db", dbPath, "export", "--format", "csv", "--since", "1h", "--out", workDir + "/small.csv"]
+    )
     print("export of \(exportCount) leads to CSV (leadctl export --format csv --out FILE):")
-    print("  \(fmt(r.seconds)) s, \(size / 1_048_576) MiB written, peak RSS \(r.maxRSSKiB / 1024) MiB (an export of the last hour only: \(small.maxRSSKiB / 1024) MiB — memory flat) — bar ≤ 5 s: \(r.seconds <= 5 ? "MET" : "NOT MET")")
+    print(
+        "  \(fmt(r.seconds)) s, \(size / 1_048_576) MiB written, peak RSS \(r.maxRSSKiB / 1024) MiB (an export of the last hour only: \(small.maxRSSKiB / 1024) MiB — memory flat) — bar ≤ 5 s: \(r.seconds <= 5 ? "MET" : "NOT MET")"
+    )
     let tool = "/usr/bin/sqlite3"
     if FileManager.default.isExecutableFile(atPath: tool) {
-        let b = spawn(tool, ["-csv", "-header", dbPath, "SELECT lead_id, captured_at, event, kiosk, channel, fields, consent_given, rating, notes, duplicate_of FROM leads"], stdout: workDir + "/baseline.csv")
+        let b = spawn(
+            tool,
+            [
+                "-csv", "-header", dbPath,
+                "SELECT lead_id, captured_at, event, kiosk, channel, fields, consent_given, rating, notes, duplicate_of FROM leads",
+            ],
+            stdout: workDir + "/baseline.csv"
+        )
         print("  baseline: the sqlite3 tool dumping the same rows as CSV (fields left as JSON): \(fmt(b.seconds)) s")
     }
     print("")
@@ -252,7 +294,9 @@ if FileManager.default.isExecutableFile(atPath: leaddPath) {
         for (i, b) in notifyPath.utf8.enumerated() { raw[i] = b }
     }
     _ = withUnsafePointer(to: &addr) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(notify, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(notify, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+        }
     }
     // The form goes on a real pseudo-terminal, as on a kiosk console.
     var master: Int32 = 0
@@ -460,9 +504,12 @@ do {
         best = max(best, Double(counts.records) / (now() - t0))
     }
     print(
-        "scanner decoder + framer throughput (\(recordCount) mixed records, \(corpus.count / 1024) KiB, 4 KiB reads):")
-    print("  \(Int(best)) records/s (best of 3; \(counts.decoded) of \(counts.records) decoded) "
-        + "— bar ≥ 50000 records/s: \(best >= 50_000 && counts.decoded == recordCount ? "MET" : "NOT MET")")
+        "scanner decoder + framer throughput (\(recordCount) mixed records, \(corpus.count / 1024) KiB, 4 KiB reads):"
+    )
+    print(
+        "  \(Int(best)) records/s (best of 3; \(counts.decoded) of \(counts.records) decoded) "
+            + "— bar ≥ 50000 records/s: \(best >= 50_000 && counts.decoded == recordCount ? "MET" : "NOT MET")"
+    )
 
     let scanDir = workDir + "/scan"
     try FileManager.default.createDirectory(atPath: scanDir, withIntermediateDirectories: true)
@@ -477,7 +524,8 @@ do {
     tcsetattr(slave, TCSANOW, &raw)
     let scannerDevice = String(cString: ttyname(slave))
     var scanConfig = LeaddConfig(
-        kiosk: LeaddConfig.Kiosk(id: "booth-bench", event: "expo-2026", dataDirectory: scanDir))
+        kiosk: LeaddConfig.Kiosk(id: "booth-bench", event: "expo-2026", dataDirectory: scanDir)
+    )
     scanConfig.serials = [LeaddConfig.Serial(device: scannerDevice, baud: 115_200)]
     final class Commits: @unchecked Sendable {
         let lock = NSLock()
@@ -499,7 +547,9 @@ do {
     }
     let commits = Commits()
     let scanner = ScannerService(
-        serial: scanConfig.serials[0], config: scanConfig, databasePath: scanDB,
+        serial: scanConfig.serials[0],
+        config: scanConfig,
+        databasePath: scanDB,
         logger: Logger(label: "leadd-bench", factory: { _ in SwiftLogNoOpLogHandler() }),
         onEvent: { event in
             switch event {
@@ -507,7 +557,8 @@ do {
             case .leadCaptured: commits.commit(at: now())
             default: break
             }
-        })
+        }
+    )
     let scannerTask = Task.detached {
         try? await scanner.run()
         commits.stopped.signal()
@@ -518,10 +569,16 @@ do {
     exec(rawScanDB, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")
     exec(
         rawScanDB,
-        "CREATE TABLE leads (seq INTEGER PRIMARY KEY, lead_id TEXT UNIQUE, captured_at INTEGER, fields TEXT)")
+        "CREATE TABLE leads (seq INTEGER PRIMARY KEY, lead_id TEXT UNIQUE, captured_at INTEGER, fields TEXT)"
+    )
     var rawInsert: OpaquePointer?
     sqlite3_prepare_v2(
-        rawScanDB, "INSERT INTO leads (lead_id, captured_at, fields) VALUES (?, ?, ?)", -1, &rawInsert, nil)
+        rawScanDB,
+        "INSERT INTO leads (lead_id, captured_at, fields) VALUES (?, ?, ?)",
+        -1,
+        &rawInsert,
+        nil
+    )
     let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
     var rawTimes: [Double] = []
     let probePath = scanDir + "/fsync-probe"
@@ -573,16 +630,24 @@ do {
     let scanP99 = percentile(scanTimes, 0.99) * 1000
     let fsyncP50 = percentile(fsyncTimes, 0.5) * 1000
     let fsyncP99 = percentile(fsyncTimes, 0.99) * 1000
-    print("scan-to-commit latency, \(scanTimes.count) vCards through a pty into the scanner service "
-        + "(write → lead committed, WAL, synchronous=FULL)\(lost > 0 ? ", \(lost) not committed within 5 s" : ""):")
+    print(
+        "scan-to-commit latency, \(scanTimes.count) vCards through a pty into the scanner service "
+            + "(write → lead committed, WAL, synchronous=FULL)\(lost > 0 ? ", \(lost) not committed within 5 s" : ""):"
+    )
     print("  p50 \(fmt(scanP50, 3)) ms, p99 \(fmt(scanP99, 3)) ms")
-    print("  disk: write+fsync of a 4 KiB file in the data directory, same run: p50 \(fmt(fsyncP50, 3)) ms, "
-        + "p99 \(fmt(fsyncP99, 3)) ms")
-    print("  baseline: raw sqlite3 single-row insert (WAL, synchronous=FULL), same directory, same run: "
-        + "p50 \(fmt(percentile(rawTimes, 0.5) * 1000, 3)) ms, p99 \(fmt(percentile(rawTimes, 0.99) * 1000, 3)) ms")
+    print(
+        "  disk: write+fsync of a 4 KiB file in the data directory, same run: p50 \(fmt(fsyncP50, 3)) ms, "
+            + "p99 \(fmt(fsyncP99, 3)) ms"
+    )
+    print(
+        "  baseline: raw sqlite3 single-row insert (WAL, synchronous=FULL), same directory, same run: "
+            + "p50 \(fmt(percentile(rawTimes, 0.5) * 1000, 3)) ms, p99 \(fmt(percentile(rawTimes, 0.99) * 1000, 3)) ms"
+    )
     let latencyMet = scanP99 <= 2 * fsyncP99 && lost == 0
-    print("  scan p99 / fsync p99 \(fmt(scanP99 / fsyncP99)) — bar ≤ 2.00: \(latencyMet ? "MET" : "NOT MET")"
-        + " (scan p99 / fsync p50: \(fmt(scanP99 / fsyncP50)))")
+    print(
+        "  scan p99 / fsync p99 \(fmt(scanP99 / fsyncP99)) — bar ≤ 2.00: \(latencyMet ? "MET" : "NOT MET")"
+            + " (scan p99 / fsync p50: \(fmt(scanP99 / fsyncP50)))"
+    )
     print("")
 }
 try? FileManager.default.removeItem(atPath: workDir)

@@ -38,7 +38,13 @@ public struct DedupKeys: Hashable, Sendable {
 
     static func emailKey(_ value: String) -> String? {
         // Fast path for the common case, a value the validator already normalised (bulk import checks every lead).
-        if isPlainASCII(value, allowing: { $0 == UInt8(ascii: "@") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "+") || ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) }),
+        if isPlainASCII(
+            value,
+            allowing: {
+                $0 == UInt8(ascii: "@") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_")
+                    || $0 == UInt8(ascii: "+") || ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39)
+            }
+        ),
             value.utf8.count(where: { $0 == UInt8(ascii: "@") }) == 1
         {
             return value
@@ -62,7 +68,10 @@ public struct DedupKeys: Hashable, Sendable {
     }
 
     static func badgeKey(_ value: String) -> String? {
-        if isPlainASCII(value, allowing: { ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == UInt8(ascii: "-") }) {
+        if isPlainASCII(
+            value,
+            allowing: { ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == UInt8(ascii: "-") }
+        ) {
             return value
         }
         let cleaned = TextSanitizer.clean(value, multiline: false).uppercased()

@@ -96,30 +96,45 @@ public struct FormSpec: Sendable, Hashable {
         title: LocalizedText("Leave your contacts", translations: ["ru": "Оставьте контакты"]),
         fields: [
             FieldSpec(
-                name: "first_name", label: LocalizedText("First name", translations: ["ru": "Имя"]), required: true),
+                name: "first_name",
+                label: LocalizedText("First name", translations: ["ru": "Имя"]),
+                required: true
+            ),
             FieldSpec(name: "last_name", label: LocalizedText("Last name", translations: ["ru": "Фамилия"])),
             FieldSpec(
-                name: "email", label: LocalizedText("Email", translations: ["ru": "Эл. почта"]), type: .email,
-                required: true),
+                name: "email",
+                label: LocalizedText("Email", translations: ["ru": "Эл. почта"]),
+                type: .email,
+                required: true
+            ),
             FieldSpec(name: "phone", label: LocalizedText("Phone", translations: ["ru": "Телефон"]), type: .phone),
             FieldSpec(name: "company", label: LocalizedText("Company", translations: ["ru": "Компания"])),
             FieldSpec(name: "job_title", label: LocalizedText("Job title", translations: ["ru": "Должность"])),
             FieldSpec(
-                name: "interest", label: LocalizedText("Interested in", translations: ["ru": "Интересует"]),
+                name: "interest",
+                label: LocalizedText("Interested in", translations: ["ru": "Интересует"]),
                 type: .choice,
                 choices: [
-                    Choice(value: "product", label: LocalizedText("Product demo", translations: ["ru": "Демо продукта"])),
+                    Choice(
+                        value: "product",
+                        label: LocalizedText("Product demo", translations: ["ru": "Демо продукта"])
+                    ),
                     Choice(value: "pricing", label: LocalizedText("Pricing", translations: ["ru": "Цены"])),
-                    Choice(value: "partnership", label: LocalizedText("Partnership", translations: ["ru": "Партнёрство"])),
+                    Choice(
+                        value: "partnership",
+                        label: LocalizedText("Partnership", translations: ["ru": "Партнёрство"])
+                    ),
                     Choice(value: "other", label: LocalizedText("Other", translations: ["ru": "Другое"])),
-                ]),
+                ]
+            ),
         ],
         consentText: LocalizedText(
             "I agree that my contact details are stored and passed to the exhibitor to contact me about this event.",
             translations: [
                 "ru":
                     "Я согласен(на) на обработку моих персональных данных и их передачу экспоненту для связи со мной по поводу этой выставки."
-            ]),
+            ]
+        ),
         consentRequired: true
     )
 }

@@ -10,7 +10,8 @@ import Musl
 
 struct Doctor: LeadCtlSubcommand {
     static let configuration = CommandConfiguration(
-        abstract: "Integrity check, config, disk space and sinks. Never writes to the database.")
+        abstract: "Integrity check, config, disk space and sinks. Never writes to the database."
+    )
     @ParentCommand var root: LeadCtl
     @Flag(help: "One JSON document on stdout.") var json = false
 
@@ -25,10 +26,15 @@ struct Doctor: LeadCtlSubcommand {
         var checks: [Check] = []
         checks.append(
             Check(
-                name: "config", ok: true,
-                detail: configPath.map { "\($0): event \(config.kiosk.event), kiosk \(config.kiosk.id), "
-                    + "\(config.form.fields.count) fields, \(config.sinks.count) sinks" }
-                    ?? "embedded default (--db)"))
+                name: "config",
+                ok: true,
+                detail: configPath.map {
+                    "\($0): event \(config.kiosk.event), kiosk \(config.kiosk.id), "
+                        + "\(config.form.fields.count) fields, \(config.sinks.count) sinks"
+                }
+                    ?? "embedded default (--db)"
+            )
+        )
         var store: LeadStore?
         do {
             let s = try LeadStore(path: dbPath, readOnly: true)
@@ -38,14 +44,20 @@ struct Doctor: LeadCtlSubcommand {
                 let status = try s.status()
                 checks.append(
                     Check(
-                        name: "database", ok: true,
-                        detail: "\(dbPath): integrity ok, schema \(try s.schemaVersion()), \(status.leads) leads"))
+                        name: "database",
+                        ok: true,
+                        detail: "\(dbPath): integrity ok, schema \(try s.schemaVersion()), \(status.leads) leads"
+                    )
+                )
             } else {
                 checks.append(
                     Check(
-                        name: "database", ok: false,
+                        name: "database",
+                        ok: false,
                         detail: "\(dbPath): integrity check failed: " + problems.prefix(5).joined(separator: "; ")
-                            + " — copy the file aside (leadctl backup) before anything else; leadd will not overwrite it"))
+                            + " — copy the file aside (leadctl backup) before anything else; leadd will not overwrite it"
+                    )
+                )
             }
         } catch let e as StoreError {
             let advice: String
@@ -65,8 +77,11 @@ struct Doctor: LeadCtlSubcommand {
             let mb = free / 1_048_576
             checks.append(
                 Check(
-                    name: "disk", ok: mb >= 100,
-                    detail: "\(mb) MiB free in \(dir)" + (mb < 100 ? " — under 100 MiB: export and free space" : "")))
+                    name: "disk",
+                    ok: mb >= 100,
+                    detail: "\(mb) MiB free in \(dir)" + (mb < 100 ? " — under 100 MiB: export and free space" : "")
+                )
+            )
         } else {
             checks.append(Check(name: "disk", ok: false, detail: "\(dir): \(String(cString: strerror(errno)))"))
         }
@@ -76,12 +91,16 @@ struct Doctor: LeadCtlSubcommand {
         let sinkStatus = (try? store?.status().sinks) ?? []
         for sink in config.sinks {
             let s = sinkStatus.first { $0.name == sink.name }
-            let queue = s.map { "\($0.pending) pending, \($0.synced) synced, \($0.rejected) rejected, \($0.dead) dead" }
+            let queue =
+                s.map { "\($0.pending) pending, \($0.synced) synced, \($0.rejected) rejected, \($0.dead) dead" }
                 ?? "not registered yet"
             checks.append(
                 Check(
-                    name: "sink \(sink.name)", ok: s?.state != "paused",
-                    detail: "\(sink.type.rawValue): \(queue); reachability is not probed by this build"))
+                    name: "sink \(sink.name)",
+                    ok: s?.state != "paused",
+                    detail: "\(sink.type.rawValue): \(queue); reachability is not probed by this build"
+                )
+            )
         }
         let ok = checks.allSatisfy(\.ok)
         if json {
@@ -109,23 +128,35 @@ struct Doctor: LeadCtlSubcommand {
 
 struct ConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "config", abstract: "Configuration tools.", subcommands: [Check.self])
+        commandName: "config",
+        abstract: "Configuration tools.",
+        subcommands: [Check.self]
+    )
     @ParentCommand var root: LeadCtl
 
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Validate the config and its drop-ins; errors name file, line and key (exit 78).")
+            abstract: "Validate the config and its drop-ins; errors name file, line and key (exit 78)."
+        )
         @ParentCommand var group: ConfigCommand
 
         func run() throws {
             let (config, path, db) = try Context.resolve(root: group.root)
             let files = config.files.isEmpty ? [path ?? "embedded default"] : config.files
             print("ok: \(files.joined(separator: ", "))")
-            print("  event \(safe(config.kiosk.event)), kiosk \(safe(config.kiosk.id)), language \(config.kiosk.language.rawValue)"
-                + (config.kiosk.country.map { ", country \($0)" } ?? ""))
-            print("  form: \(config.form.fields.map(\.name).joined(separator: ", ")), consent "
-                + (config.form.consentRequired ? "required" : "optional"))
-            print("  sinks: " + (config.sinks.isEmpty ? "none" : config.sinks.map { "\($0.name) (\($0.type.rawValue))" }.joined(separator: ", ")))
+            print(
+                "  event \(safe(config.kiosk.event)), kiosk \(safe(config.kiosk.id)), language \(config.kiosk.language.rawValue)"
+                    + (config.kiosk.country.map { ", country \($0)" } ?? "")
+            )
+            print(
+                "  form: \(config.form.fields.map(\.name).joined(separator: ", ")), consent "
+                    + (config.form.consentRequired ? "required" : "optional")
+            )
+            print(
+                "  sinks: "
+                    + (config.sinks.isEmpty
+                        ? "none" : config.sinks.map { "\($0.name) (\($0.type.rawValue))" }.joined(separator: ", "))
+            )
             print("  database: \(db)")
         }
     }

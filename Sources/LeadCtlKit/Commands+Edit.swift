@@ -4,7 +4,8 @@ import LeadStore
 
 struct Add: LeadCtlSubcommand {
     static let configuration = CommandConfiguration(
-        abstract: "Staff entry of a lead: same validation as the form; prints the new lead id.")
+        abstract: "Staff entry of a lead: same validation as the form; prints the new lead id."
+    )
     @ParentCommand var root: LeadCtl
     @Argument(help: ArgumentHelp("Form fields, e.g. first_name=Anna email=anna@example.ru.", valueName: "FIELD=VALUE"))
     var assignments: [String] = []
@@ -36,19 +37,31 @@ struct Add: LeadCtlSubcommand {
         case .success(let f): fields = f
         case .failure(let errors):
             throw CLIError.failure(
-                "the lead was not saved:\n" + errors.errors.map { "  \(safe($0.field)): \($0.message(.en))" }
-                    .joined(separator: "\n"))
+                "the lead was not saved:\n"
+                    + errors.errors.map { "  \(safe($0.field)): \($0.message(.en))" }
+                    .joined(separator: "\n")
+            )
         }
         let language = ctx.config.kiosk.language
         let lead = Lead(
-            event: ctx.config.kiosk.event, kiosk: ctx.config.kiosk.id, channel: .staff, fields: fields,
-            consent: consent ? Consent(text: ctx.form.consentText.text(for: language), language: language.rawValue) : nil,
-            rating: rating.flatMap(Rating.init(rawValue:)), notes: note.map { TextSanitizer.clean($0, multiline: true) } ?? "")
+            event: ctx.config.kiosk.event,
+            kiosk: ctx.config.kiosk.id,
+            channel: .staff,
+            fields: fields,
+            consent: consent
+                ? Consent(text: ctx.form.consentText.text(for: language), language: language.rawValue) : nil,
+            rating: rating.flatMap(Rating.init(rawValue:)),
+            notes: note.map { TextSanitizer.clean($0, multiline: true) } ?? ""
+        )
         let stored = try ctx.store.capture(lead, form: ctx.form)
         if json {
             var out: [UInt8] = []
             LeadJSON.appendExportRecord(
-                stored, deliveries: try ctx.store.deliveries(leadID: stored.id), fieldOrder: ctx.fieldNames, to: &out)
+                stored,
+                deliveries: try ctx.store.deliveries(leadID: stored.id),
+                fieldOrder: ctx.fieldNames,
+                to: &out
+            )
             print(String(decoding: out, as: UTF8.self))
         } else {
             print(stored.id)
@@ -56,7 +69,6 @@ struct Add: LeadCtlSubcommand {
         }
     }
 }
-
 
 struct Rate: LeadCtlSubcommand {
     static let configuration = CommandConfiguration(abstract: "Qualify a lead: hot, warm, cold or none.")
@@ -72,7 +84,9 @@ struct Rate: LeadCtlSubcommand {
 
     func run() throws {
         let ctx = try open()
-        guard let lead = try ctx.store.lead(id: leadID) else { throw CLIError.failure("no lead with id \(safe(leadID))") }
+        guard let lead = try ctx.store.lead(id: leadID) else {
+            throw CLIError.failure("no lead with id \(safe(leadID))")
+        }
         let updated = try ctx.store.edit(id: lead.id, rating: .some(Rating(rawValue: rating)), form: ctx.form)
         print("\(updated.id) rated \(rating) (revision \(updated.revision))")
     }
@@ -80,7 +94,8 @@ struct Rate: LeadCtlSubcommand {
 
 struct Note: LeadCtlSubcommand {
     static let configuration = CommandConfiguration(
-        abstract: "Append a staff note to a lead (notes are appended, never overwritten).")
+        abstract: "Append a staff note to a lead (notes are appended, never overwritten)."
+    )
     @ParentCommand var root: LeadCtl
     @Argument(help: "The lead id (or a unique prefix).") var leadID: String
     @Argument(help: "The note.") var text: String
@@ -89,7 +104,9 @@ struct Note: LeadCtlSubcommand {
         let ctx = try open()
         let clean = TextSanitizer.clean(text, multiline: true)
         guard !clean.isEmpty else { throw CLIError.usage("the note is empty") }
-        guard let lead = try ctx.store.lead(id: leadID) else { throw CLIError.failure("no lead with id \(safe(leadID))") }
+        guard let lead = try ctx.store.lead(id: leadID) else {
+            throw CLIError.failure("no lead with id \(safe(leadID))")
+        }
         let updated = try ctx.store.edit(id: lead.id, appendNote: clean, form: ctx.form)
         print("\(updated.id) noted (revision \(updated.revision))")
     }
@@ -97,7 +114,8 @@ struct Note: LeadCtlSubcommand {
 
 struct Retry: LeadCtlSubcommand {
     static let configuration = CommandConfiguration(
-        abstract: "Queue rejected or dead leads again for every sink.")
+        abstract: "Queue rejected or dead leads again for every sink."
+    )
     @ParentCommand var root: LeadCtl
     @Argument(help: "Lead ids (or unique prefixes).") var leadIDs: [String] = []
     @Flag(help: "Every rejected lead.") var rejected = false
@@ -114,7 +132,9 @@ struct Retry: LeadCtlSubcommand {
         } else {
             var ids: [String] = []
             for id in leadIDs {
-                guard let lead = try ctx.store.lead(id: id) else { throw CLIError.failure("no lead with id \(safe(id))") }
+                guard let lead = try ctx.store.lead(id: id) else {
+                    throw CLIError.failure("no lead with id \(safe(id))")
+                }
                 ids.append(lead.id)
             }
             n = try ctx.store.retry(leadIDs: ids)
@@ -125,9 +145,13 @@ struct Retry: LeadCtlSubcommand {
 
 struct Purge: LeadCtlSubcommand {
     static let configuration = CommandConfiguration(
-        abstract: "Delete leads every sink has synced; unsynced leads are kept unless --force.")
+        abstract: "Delete leads every sink has synced; unsynced leads are kept unless --force."
+    )
     @ParentCommand var root: LeadCtl
-    @Option(name: .customLong("synced-before"), help: "Only leads captured more than DAYS days ago (default: [Retention] PurgeSyncedAfterDays, else 0).")
+    @Option(
+        name: .customLong("synced-before"),
+        help: "Only leads captured more than DAYS days ago (default: [Retention] PurgeSyncedAfterDays, else 0)."
+    )
     var days: Int?
     @Flag(help: "Also delete leads some sink has not synced. They are gone for good.") var force = false
 
@@ -146,7 +170,8 @@ struct Purge: LeadCtlSubcommand {
 
 struct Backup: LeadCtlSubcommand {
     static let configuration = CommandConfiguration(
-        abstract: "An online, consistent copy of the database (safe while leadd runs).")
+        abstract: "An online, consistent copy of the database (safe while leadd runs)."
+    )
     @ParentCommand var root: LeadCtl
     @Argument(help: "The new file; an existing file is never overwritten.") var file: String
 
@@ -155,7 +180,9 @@ struct Backup: LeadCtlSubcommand {
         try ctx.store.backup(to: file)
         let copy = try LeadStore(path: file, readOnly: true)
         let problems = try copy.integrityProblems()
-        guard problems.isEmpty else { throw CLIError.failure("\(file): the copy fails its integrity check: \(problems[0])") }
+        guard problems.isEmpty else {
+            throw CLIError.failure("\(file): the copy fails its integrity check: \(problems[0])")
+        }
         print("\(file): \(try copy.status().leads) leads, integrity ok")
     }
 }

@@ -4,7 +4,8 @@ import LeadStore
 
 struct Status: LeadCtlSubcommand {
     static let configuration = CommandConfiguration(
-        abstract: "Leads, per-sink pending/synced/rejected/dead, sink state and last error, and each scanner.")
+        abstract: "Leads, per-sink pending/synced/rejected/dead, sink state and last error, and each scanner."
+    )
     @ParentCommand var root: LeadCtl
     @Flag(help: "One JSON document on stdout.") var json = false
 
@@ -49,8 +50,10 @@ struct Status: LeadCtlSubcommand {
             return
         }
         print("Event \(safe(ctx.config.kiosk.event)), kiosk \(safe(ctx.config.kiosk.id)) — \(ctx.databasePath)")
-        print("Leads: \(status.leads) (\(status.leadsToday) today, \(status.duplicates) duplicates), "
-            + "\(status.unsynced) not yet synced everywhere")
+        print(
+            "Leads: \(status.leads) (\(status.leadsToday) today, \(status.duplicates) duplicates), "
+                + "\(status.unsynced) not yet synced everywhere"
+        )
         defer { ScannerReport.printText(scanners, unresolved: unresolved) }
         if status.sinks.isEmpty {
             print("Sinks: none configured — leads stay on this kiosk until exported.")
@@ -92,7 +95,12 @@ struct List: LeadCtlSubcommand {
             var out: [UInt8] = Array(#"{"leads":["#.utf8)
             for (i, entry) in leads.enumerated() {
                 if i > 0 { out.append(0x2C) }
-                LeadJSON.appendExportRecord(entry.lead, deliveries: entry.deliveries, fieldOrder: ctx.fieldNames, to: &out)
+                LeadJSON.appendExportRecord(
+                    entry.lead,
+                    deliveries: entry.deliveries,
+                    fieldOrder: ctx.fieldNames,
+                    to: &out
+                )
             }
             out.append(contentsOf: Array("]}".utf8))
             print(String(decoding: out, as: UTF8.self))
@@ -128,7 +136,9 @@ struct Show: LeadCtlSubcommand {
 
     func run() throws {
         let ctx = try open()
-        guard let lead = try ctx.store.lead(id: leadID) else { throw CLIError.failure("no lead with id \(safe(leadID))") }
+        guard let lead = try ctx.store.lead(id: leadID) else {
+            throw CLIError.failure("no lead with id \(safe(leadID))")
+        }
         let deliveries = try ctx.store.deliveries(leadID: lead.id)
         if json {
             var out: [UInt8] = []
@@ -149,7 +159,10 @@ struct Show: LeadCtlSubcommand {
             rows.append([safe(label), safe(value)])
         }
         if let c = lead.consent {
-            rows.append(["Consent", (c.given ? "given " : "refused ") + LocalTime.format(c.at) + " [\(c.language)] sha256 \(c.textSHA256)"])
+            rows.append([
+                "Consent",
+                (c.given ? "given " : "refused ") + LocalTime.format(c.at) + " [\(c.language)] sha256 \(c.textSHA256)",
+            ])
         } else {
             rows.append(["Consent", "none recorded"])
         }
@@ -165,7 +178,9 @@ struct Show: LeadCtlSubcommand {
         print(table(rows))
         if !lead.notes.isEmpty {
             print("Notes:")
-            for line in lead.notes.split(separator: "\n", omittingEmptySubsequences: false) { print("  " + safe(String(line))) }
+            for line in lead.notes.split(separator: "\n", omittingEmptySubsequences: false) {
+                print("  " + safe(String(line)))
+            }
         }
     }
 }

@@ -10,7 +10,8 @@ import Musl
 
 struct Stats: LeadCtlSubcommand {
     static let configuration = CommandConfiguration(
-        abstract: "Leads by channel, rating and hour; the form funnel; cost per lead with --cost.")
+        abstract: "Leads by channel, rating and hour; the form funnel; cost per lead with --cost."
+    )
     @ParentCommand var root: LeadCtl
     @Option(help: "What the event cost, to compute the cost per lead (CPL).") var cost: Double?
     @Flag(help: "One JSON document on stdout.") var json = false
@@ -69,10 +70,15 @@ struct Stats: LeadCtlSubcommand {
             print("By rating:  " + s.byRating.map { "\($0.0) \($0.1)" }.joined(separator: ", "))
         }
         let conversion = s.conversion.map { Stats.percent($0) } ?? "—"
-        print("Form: \(s.formViews) shown, \(s.formStarted) started, \(s.formSubmitted) submitted, "
-            + "\(s.formAbandoned) abandoned; conversion \(conversion)")
+        print(
+            "Form: \(s.formViews) shown, \(s.formStarted) started, \(s.formSubmitted) submitted, "
+                + "\(s.formAbandoned) abandoned; conversion \(conversion)"
+        )
         if let cost {
-            print("Cost per lead: " + (s.costPerLead.map { Stats.money($0) } ?? "— (no leads)") + " (cost \(Stats.money(cost)))")
+            print(
+                "Cost per lead: " + (s.costPerLead.map { Stats.money($0) } ?? "— (no leads)")
+                    + " (cost \(Stats.money(cost)))"
+            )
         }
         if !s.perHour.isEmpty {
             print("Leads per hour:")
@@ -104,13 +110,15 @@ struct Stats: LeadCtlSubcommand {
 struct Attendees: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The attendee list that turns a scanned badge id into a full lead offline.",
-        subcommands: [ImportList.self])
+        subcommands: [ImportList.self]
+    )
     @ParentCommand var root: LeadCtl
 
     struct ImportList: LeadCtlSubcommand {
         static let configuration = CommandConfiguration(
             commandName: "import",
-            abstract: "Replace the attendee list with a CSV: a badge id column plus any fields.")
+            abstract: "Replace the attendee list with a CSV: a badge id column plus any fields."
+        )
         @ParentCommand var group: Attendees
         var root: LeadCtl { group.root }
         @Argument(help: "The CSV file; its header names the columns.") var file: String
@@ -123,7 +131,8 @@ struct Attendees: ParsableCommand {
             let mapped = header.map { AttendeeColumns.fieldName(for: $0, form: ctx.form) }
             guard let badgeColumn = mapped.firstIndex(of: AttendeeColumns.badge) else {
                 throw CLIError.failure(
-                    "\(file): no badge id column (name one of: \(AttendeeColumns.badgeNames.joined(separator: ", ")))")
+                    "\(file): no badge id column (name one of: \(AttendeeColumns.badgeNames.joined(separator: ", ")))"
+                )
             }
             var attendees: [(badgeID: String, fields: [String: String])] = []
             var skipped = 0
@@ -150,8 +159,10 @@ struct Attendees: ParsableCommand {
                 attendees.append((badge, fields))
             }
             let n = try ctx.store.replaceAttendees(attendees)
-            print("\(n) attendees imported (the previous list was replaced)"
-                + (skipped > 0 ? "; \(skipped) rows without a badge id skipped" : ""))
+            print(
+                "\(n) attendees imported (the previous list was replaced)"
+                    + (skipped > 0 ? "; \(skipped) rows without a badge id skipped" : "")
+            )
             // Badge scans the previous list did not know become full leads now (new revision, queued again).
             let validator = LeadValidator(form: ctx.form, country: ctx.config.kiosk.country)
             let resolved = try ctx.store.resolveUnresolvedLeads(validator: validator)

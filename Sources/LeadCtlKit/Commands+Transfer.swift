@@ -18,7 +18,8 @@ func parseSince(_ text: String, now: Timestamp = .now()) -> Timestamp? {
 
 struct Export: LeadCtlSubcommand {
     static let configuration = CommandConfiguration(
-        abstract: "Export leads as CSV (for Excel with --excel), JSON Lines or vCard, to stdout or a file.")
+        abstract: "Export leads as CSV (for Excel with --excel), JSON Lines or vCard, to stdout or a file."
+    )
     @ParentCommand var root: LeadCtl
     @Option(help: "csv, jsonl or vcard.") var format: ExportFormat = .csv
     @Flag(help: "CSV for Excel: UTF-8 byte-order mark and CRLF line ends.") var excel = false
@@ -43,7 +44,8 @@ struct Export: LeadCtlSubcommand {
             try output.write(w.bytes)
         }
         try ctx.store.forEachLead(since: since.flatMap { parseSince($0) }, withDeliveries: format == .jsonl) {
-            lead, deliveries in
+            lead,
+            deliveries in
             try output.append { buf in
                 switch format {
                 case .csv: LeadCSV.appendRow(lead, fieldNames: names, excel: excel, to: &buf)
@@ -64,7 +66,8 @@ struct Export: LeadCtlSubcommand {
 
 struct Import: LeadCtlSubcommand {
     static let configuration = CommandConfiguration(
-        abstract: "Import a JSON Lines or CSV file written by export; idempotent by lead id.")
+        abstract: "Import a JSON Lines or CSV file written by export; idempotent by lead id."
+    )
     @ParentCommand var root: LeadCtl
     @Argument(help: "The file (.jsonl or .csv).") var file: String
 
@@ -135,9 +138,13 @@ struct Import: LeadCtlSubcommand {
         }
         let result = try ctx.store.importLeads(records, form: ctx.form) { progress.update($0) }
         progress.finish(result.added + result.updated + result.unchanged)
-        print("\(result.added) added, \(result.updated) updated to a newer revision, \(result.unchanged) already present")
+        print(
+            "\(result.added) added, \(result.updated) updated to a newer revision, \(result.unchanged) already present"
+        )
         if let failure {
-            throw CLIError.failure(failure.message + " (the records before it were imported; fix the file and import again)")
+            throw CLIError.failure(
+                failure.message + " (the records before it were imported; fix the file and import again)"
+            )
         }
     }
 }

@@ -52,7 +52,8 @@ struct Context {
             }
             throw CLIError.config(error.description)
         }
-        let dir = environment["STATE_DIRECTORY"].flatMap { $0.split(separator: ":").first.map(String.init) }
+        let dir =
+            environment["STATE_DIRECTORY"].flatMap { $0.split(separator: ":").first.map(String.init) }
             ?? config.kiosk.dataDirectory ?? "/var/lib/leadd"
         return (config, path, dir + "/leads.sqlite3")
     }

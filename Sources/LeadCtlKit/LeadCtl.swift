@@ -29,7 +29,10 @@ public struct LeadCtl: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The config file.", valueName: "FILE"))
     var config: String?
 
-    @Option(name: .long, help: ArgumentHelp("Open this database directly, with the embedded default config.", valueName: "FILE"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Open this database directly, with the embedded default config.", valueName: "FILE")
+    )
     var db: String?
 
     public init() {}

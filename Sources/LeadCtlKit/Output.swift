@@ -134,7 +134,9 @@ func safe(_ text: String) -> String { TextSanitizer.terminalSafe(text) }
 func table(_ rows: [[String]]) -> String {
     guard let first = rows.first else { return "" }
     var widths = [Int](repeating: 0, count: first.count)
-    for row in rows { for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) } }
+    for row in rows {
+        for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
+    }
     return rows.map { row in
         row.enumerated().map { i, cell in
             i == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[i] - cell.count)

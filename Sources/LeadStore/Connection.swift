@@ -189,7 +189,12 @@ final class Statement {
             // An empty buffer may have no base address; SQLite would bind NULL for a nil pointer.
             guard let base = raw.baseAddress else { return sqlite3_bind_text(handle, index, "", 0, CSQLite_static()) }
             return sqlite3_bind_text(
-                handle, index, base.assumingMemoryBound(to: CChar.self), Int32(raw.count), CSQLite_transient())
+                handle,
+                index,
+                base.assumingMemoryBound(to: CChar.self),
+                Int32(raw.count),
+                CSQLite_transient()
+            )
         }
         if rc != SQLITE_OK { throw connection.error(rc) }
     }

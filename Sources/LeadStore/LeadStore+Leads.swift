@@ -13,15 +13,27 @@ extension LeadStore {
         var consent: Consent?
         if !s.isNull(9) {
             consent = Consent(
-                given: s.int64(9) != 0, textSHA256: s.text(10), language: s.text(11),
-                at: Timestamp(milliseconds: s.optInt64(12) ?? s.int64(5)))
+                given: s.int64(9) != 0,
+                textSHA256: s.text(10),
+                language: s.text(11),
+                at: Timestamp(milliseconds: s.optInt64(12) ?? s.int64(5))
+            )
         }
         return Lead(
-            id: s.text(1), revision: s.int(2), event: s.text(3), kiosk: s.text(4),
+            id: s.text(1),
+            revision: s.int(2),
+            event: s.text(3),
+            kiosk: s.text(4),
             capturedAt: Timestamp(milliseconds: s.int64(5)),
-            channel: Channel(rawValue: s.text(6)) ?? .import, device: s.optText(7), fields: fields,
-            consent: consent, rating: s.optText(13).flatMap(Rating.init(rawValue:)), notes: s.text(14),
-            badgeID: s.optText(15), duplicateOf: s.optText(16))
+            channel: Channel(rawValue: s.text(6)) ?? .import,
+            device: s.optText(7),
+            fields: fields,
+            consent: consent,
+            rating: s.optText(13).flatMap(Rating.init(rawValue:)),
+            notes: s.text(14),
+            badgeID: s.optText(15),
+            duplicateOf: s.optText(16)
+        )
     }
 
     /// Commits a new lead and queues it for every sink; returns only after COMMIT, with `duplicateOf` set when
@@ -47,7 +59,8 @@ extension LeadStore {
             """
             SELECT min(seq), lead_id FROM leads WHERE event = ?1 AND duplicate_of IS NULL AND lead_id != ?5
               AND (email_key = ?2 OR phone_key = ?3 OR badge_key = ?4)
-            """)
+            """
+        )
         defer { s.reset() }
         try s.bind(event, at: 1)
         try s.bind(keys.email, at: 2)
@@ -61,7 +74,11 @@ extension LeadStore {
     /// already stored (nothing is changed then).
     /// `sinks` are the sinks to queue it for (all of them: read once per transaction by the caller).
     func insert(
-        _ lead: Lead, form: FormSpec, sinks: [String], now: Timestamp, computeDuplicate: Bool = true
+        _ lead: Lead,
+        form: FormSpec,
+        sinks: [String],
+        now: Timestamp,
+        computeDuplicate: Bool = true
     ) throws -> Lead? {
         var lead = lead
         guard LeadID.isValid(lead.id) else {
@@ -78,14 +95,16 @@ extension LeadStore {
                 email_key, phone_key, badge_key, updated_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (lead_id) DO NOTHING
-            """)
+            """
+        )
         try bindLead(lead, keys: keys, to: s, now: now)
         while try s.step() {}
         guard db.changes > 0 else { return nil }
         let seq = db.lastInsertRowID
         // Row by row: an INSERT … SELECT FROM sinks would build a temporary b-tree for every lead.
         let queue = try db.cached(
-            "INSERT INTO deliveries (lead_seq, sink, revision, state, updated_at) VALUES (?, ?, ?, 'pending', ?)")
+            "INSERT INTO deliveries (lead_seq, sink, revision, state, updated_at) VALUES (?, ?, ?, 'pending', ?)"
+        )
         for sink in sinks {
             try queue.bind(seq, at: 1)
             try queue.bind(sink, at: 2)
@@ -126,9 +145,12 @@ extension LeadStore {
         defer { s.reset() }
         try s.bind([.text(id)])
         if try s.step() { return try readLead(s) }
-        guard id.utf8.count >= 8, id.utf8.count < 36, id.utf8.allSatisfy({ $0 == 0x2D || ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) else { return nil }
+        guard id.utf8.count >= 8, id.utf8.count < 36,
+            id.utf8.allSatisfy({ $0 == 0x2D || ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) })
+        else { return nil }
         let p = try db.statement(
-            "SELECT \(LeadStore.leadColumns) FROM leads WHERE lead_id >= ? AND lead_id < ? ORDER BY lead_id LIMIT 2")
+            "SELECT \(LeadStore.leadColumns) FROM leads WHERE lead_id >= ? AND lead_id < ? ORDER BY lead_id LIMIT 2"
+        )
         defer { p.reset() }
         try p.bind([.text(id), .text(id + "g")])
         guard try p.step() else { return nil }
@@ -150,14 +172,20 @@ extension LeadStore {
             """
             SELECT d.sink, d.state, d.remote_id, d.attempts, d.last_error FROM deliveries d
             JOIN leads l ON l.seq = d.lead_seq WHERE l.lead_id = ? ORDER BY d.sink
-            """)
+            """
+        )
         try s.bind([.text(leadID)])
         var out: [DeliveryInfo] = []
         while try s.step() {
             out.append(
                 DeliveryInfo(
-                    sink: s.text(0), state: s.text(1), remoteID: s.optText(2), attempts: s.int(3),
-                    lastError: s.optText(4)))
+                    sink: s.text(0),
+                    state: s.text(1),
+                    remoteID: s.optText(2),
+                    attempts: s.int(3),
+                    lastError: s.optText(4)
+                )
+            )
         }
         return out
     }
@@ -167,7 +195,11 @@ extension LeadStore {
     /// every sink (an in-flight batch of the old revision is disowned, so its result cannot mark this one synced).
     @discardableResult
     public func edit(
-        id: String, fields: [String: String]? = nil, rating: Rating?? = nil, appendNote: String? = nil, form: FormSpec
+        id: String,
+        fields: [String: String]? = nil,
+        rating: Rating?? = nil,
+        appendNote: String? = nil,
+        form: FormSpec
     ) throws -> Lead {
         try db.transaction {
             let old = try requireLead(id)
@@ -186,7 +218,8 @@ extension LeadStore {
                 """
                 UPDATE leads SET revision = ?2, fields = ?3, rating = ?4, notes = ?5, email_key = ?6, phone_key = ?7,
                     badge_key = ?8, updated_at = ?9 WHERE lead_id = ?1
-                """)
+                """
+            )
             try u.bind([.text(new.id), .int(Int64(new.revision))])
             try u.bindText(FieldsColumn.encode(new.fields), at: 3)
             try u.bind(.opt(new.rating?.rawValue), at: 4)

@@ -62,7 +62,10 @@ extension LeadStore {
     /// expired lease (its claimer died). Two processes never hold the same lead at once: the claim is one
     /// `BEGIN IMMEDIATE` transaction.
     public func claimBatch(
-        sink: String, limit: Int, leaseSeconds: Int64, now: Timestamp = .now()
+        sink: String,
+        limit: Int,
+        leaseSeconds: Int64,
+        now: Timestamp = .now()
     ) throws -> Claim? {
         try db.transaction {
             let claimID = LeadID.make(at: now)
@@ -73,7 +76,8 @@ extension LeadStore {
                 WHERE sink = ?1 AND ((state = 'pending' AND next_attempt_at <= ?2)
                                   OR (state = 'sending' AND lease_until < ?2))
                 ORDER BY lead_seq LIMIT ?3
-                """)
+                """
+            )
             try pick.bind([.text(sink), .int(now.milliseconds), .int(Int64(limit))])
             var picked: [(Int64, Int, Int)] = []
             while try pick.step() { picked.append((pick.int64(0), pick.int(1), pick.int(2))) }
@@ -82,7 +86,8 @@ extension LeadStore {
                 """
                 UPDATE deliveries SET state = 'sending', claim_id = ?3, lease_until = ?4, attempts = attempts + 1,
                     updated_at = ?5 WHERE sink = ?1 AND lead_seq = ?2
-                """)
+                """
+            )
             let get = try db.statement("SELECT \(LeadStore.leadColumns) FROM leads WHERE seq = ?")
             var leads: [ClaimedLead] = []
             for (seq, _, attempts) in picked {
@@ -100,7 +105,10 @@ extension LeadStore {
     /// (lease expired and re-claimed, or edited meanwhile) are ignored. Returns how many were applied.
     @discardableResult
     public func recordResults(
-        claimID: String, sink: String, outcomes: [String: DeliveryOutcome], now: Timestamp = .now()
+        claimID: String,
+        sink: String,
+        outcomes: [String: DeliveryOutcome],
+        now: Timestamp = .now()
     ) throws -> Int {
         try db.transaction {
             var applied = 0

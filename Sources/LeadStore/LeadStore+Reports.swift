@@ -81,8 +81,13 @@ public struct LeadFilter: Sendable, Hashable {
 
 extension LeadStore {
     /// Records one funnel event.
-    public func recordFormEvent(_ kind: FormEventKind, kiosk: String, channel: Channel?, leadID: String? = nil,
-                                at: Timestamp = .now()) throws {
+    public func recordFormEvent(
+        _ kind: FormEventKind,
+        kiosk: String,
+        channel: Channel?,
+        leadID: String? = nil,
+        at: Timestamp = .now()
+    ) throws {
         try db.transaction {
             try db.statement("INSERT INTO form_events (at, kind, kiosk, channel, lead_id) VALUES (?, ?, ?, ?, ?)")
                 .run([.int(at.milliseconds), .text(kind.rawValue), .text(kiosk), .opt(channel?.rawValue), .opt(leadID)])
@@ -104,7 +109,10 @@ extension LeadStore {
             sql += " WHERE fields = '{}' AND badge_key IS NOT NULL"
         case let state?:
             guard LeadFilter.states.contains(state) else {
-                throw StoreError(.invalidArgument, "unknown state \"\(state)\" (expected \(LeadFilter.states.joined(separator: ", ")))")
+                throw StoreError(
+                    .invalidArgument,
+                    "unknown state \"\(state)\" (expected \(LeadFilter.states.joined(separator: ", ")))"
+                )
             }
             sql += " WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.lead_seq = l.seq AND d.state = ?)"
             args.append(.text(state))
@@ -122,13 +130,19 @@ extension LeadStore {
     public func status(now: Timestamp = .now()) throws -> StoreStatus {
         let leads = Int(try db.scalarInt("SELECT count(*) FROM leads") ?? 0)
         let today = Int(
-            try db.scalarInt("SELECT count(*) FROM leads WHERE captured_at >= ?", [
-                .int(LocalTime.startOfDay(now).milliseconds)
-            ]) ?? 0)
+            try db.scalarInt(
+                "SELECT count(*) FROM leads WHERE captured_at >= ?",
+                [
+                    .int(LocalTime.startOfDay(now).milliseconds)
+                ]
+            ) ?? 0
+        )
         let dups = Int(try db.scalarInt("SELECT count(*) FROM leads WHERE duplicate_of IS NOT NULL") ?? 0)
         let unsynced = Int(
             try db.scalarInt(
-                "SELECT count(DISTINCT lead_seq) FROM deliveries WHERE state != 'synced'") ?? 0)
+                "SELECT count(DISTINCT lead_seq) FROM deliveries WHERE state != 'synced'"
+            ) ?? 0
+        )
         var sinks: [SinkStatus] = []
         let s = try db.statement(
             """
@@ -139,15 +153,25 @@ extension LeadStore {
               (SELECT count(*) FROM deliveries d WHERE d.sink = s.name AND d.state = 'rejected'),
               (SELECT count(*) FROM deliveries d WHERE d.sink = s.name AND d.state = 'dead')
             FROM sinks s ORDER BY name
-            """)
+            """
+        )
         while try s.step() {
             sinks.append(
                 SinkStatus(
-                    name: s.text(0), pending: s.int(7), sending: s.int(8), synced: s.int(9), rejected: s.int(10),
-                    dead: s.int(11), state: s.text(1), stateReason: s.optText(2),
+                    name: s.text(0),
+                    pending: s.int(7),
+                    sending: s.int(8),
+                    synced: s.int(9),
+                    rejected: s.int(10),
+                    dead: s.int(11),
+                    state: s.text(1),
+                    stateReason: s.optText(2),
                     backoffUntil: s.optInt64(3).map(Timestamp.init(milliseconds:)),
-                    lastSuccess: s.optInt64(4).map(Timestamp.init(milliseconds:)), lastError: s.optText(5),
-                    lastErrorAt: s.optInt64(6).map(Timestamp.init(milliseconds:))))
+                    lastSuccess: s.optInt64(4).map(Timestamp.init(milliseconds:)),
+                    lastError: s.optText(5),
+                    lastErrorAt: s.optInt64(6).map(Timestamp.init(milliseconds:))
+                )
+            )
         }
         return StoreStatus(leads: leads, leadsToday: today, duplicates: dups, sinks: sinks, unsynced: unsynced)
     }
@@ -163,9 +187,11 @@ extension LeadStore {
             return out
         }
         let byChannel = try groups(
-            "SELECT channel, count(*) FROM leads WHERE duplicate_of IS NULL GROUP BY channel ORDER BY 2 DESC, 1")
+            "SELECT channel, count(*) FROM leads WHERE duplicate_of IS NULL GROUP BY channel ORDER BY 2 DESC, 1"
+        )
         var byRating = try groups(
-            "SELECT rating, count(*) FROM leads WHERE duplicate_of IS NULL GROUP BY rating")
+            "SELECT rating, count(*) FROM leads WHERE duplicate_of IS NULL GROUP BY rating"
+        )
         let order = ["hot", "warm", "cold", "none"]
         byRating.sort { (order.firstIndex(of: $0.0) ?? 9) < (order.firstIndex(of: $1.0) ?? 9) }
         let offsetMs = LocalTime.utcOffsetSeconds(at: now) * 1000
@@ -173,7 +199,8 @@ extension LeadStore {
             """
             SELECT (captured_at + ?1) / 3600000, count(*) FROM leads WHERE duplicate_of IS NULL
             GROUP BY 1 ORDER BY 1
-            """)
+            """
+        )
         try h.bind([.int(offsetMs)])
         var perHour: [(Timestamp, Int)] = []
         while try h.step() { perHour.append((Timestamp(milliseconds: h.int64(0) * 3_600_000 - offsetMs), h.int(1))) }
@@ -184,11 +211,19 @@ extension LeadStore {
         let started = events["start"] ?? 0
         let submitted = events["submit"] ?? 0
         return LeadStats(
-            leads: leads, stored: stored, duplicates: dups, byChannel: byChannel, byRating: byRating,
-            perHour: perHour, formViews: events["view"] ?? 0, formStarted: started, formSubmitted: submitted,
+            leads: leads,
+            stored: stored,
+            duplicates: dups,
+            byChannel: byChannel,
+            byRating: byRating,
+            perHour: perHour,
+            formViews: events["view"] ?? 0,
+            formStarted: started,
+            formSubmitted: submitted,
             formAbandoned: (events["abandon"] ?? 0) + (events["idle_reset"] ?? 0),
             conversion: started > 0 ? Double(submitted) / Double(started) : nil,
-            costPerLead: cost.flatMap { leads > 0 ? $0 / Double(leads) : nil })
+            costPerLead: cost.flatMap { leads > 0 ? $0 / Double(leads) : nil }
+        )
     }
 }
 
@@ -197,16 +232,22 @@ extension LeadStore {
     /// the systemd `STATUS=` line even with a million leads stored (`status()` scans whole tables).
     public func quickStatus(now: Timestamp = .now()) throws -> (leadsToday: Int, waiting: Int, sinks: Int) {
         let today = Int(
-            try db.scalarInt("SELECT count(*) FROM leads WHERE captured_at >= ?", [
-                .int(LocalTime.startOfDay(now).milliseconds)
-            ]) ?? 0)
+            try db.scalarInt(
+                "SELECT count(*) FROM leads WHERE captured_at >= ?",
+                [
+                    .int(LocalTime.startOfDay(now).milliseconds)
+                ]
+            ) ?? 0
+        )
         var waiting = 0
         let sinks = try sinkNames()
         for sink in sinks {
             // A lead waiting for two sinks is one lead: the largest per-sink backlog is the honest lower bound.
-            let n = try db.scalarInt(
-                "SELECT count(*) FROM deliveries WHERE sink = ? AND (state = 'pending' OR state = 'sending')",
-                [.text(sink)]) ?? 0
+            let n =
+                try db.scalarInt(
+                    "SELECT count(*) FROM deliveries WHERE sink = ? AND (state = 'pending' OR state = 'sending')",
+                    [.text(sink)]
+                ) ?? 0
             waiting = max(waiting, Int(n))
         }
         return (today, waiting, sinks.count)

@@ -22,7 +22,9 @@ extension LeadStore {
     /// Streams every lead captured at or after `since`, oldest first, in constant memory.
     /// With `withDeliveries`, each lead comes with its per-sink delivery state (a merge over the deliveries table).
     public func forEachLead(
-        since: Timestamp? = nil, withDeliveries: Bool = false, _ body: (Lead, [DeliveryInfo]) throws -> Void
+        since: Timestamp? = nil,
+        withDeliveries: Bool = false,
+        _ body: (Lead, [DeliveryInfo]) throws -> Void
     ) throws {
         // A read transaction gives a consistent snapshot while the daemon keeps writing.
         try db.transaction(immediate: false) {
@@ -41,8 +43,12 @@ extension LeadStore {
                 return (
                     ds.int64(0),
                     DeliveryInfo(
-                        sink: ds.text(1), state: ds.text(2), remoteID: ds.optText(3), attempts: ds.int(4),
-                        lastError: ds.optText(5))
+                        sink: ds.text(1),
+                        state: ds.text(2),
+                        remoteID: ds.optText(3),
+                        attempts: ds.int(4),
+                        lastError: ds.optText(5)
+                    )
                 )
             }
             if withDeliveries { pending = try nextDelivery() }
@@ -64,7 +70,9 @@ extension LeadStore {
     /// file are kept for sinks this database knows (`synced` stays synced, so nothing is sent twice).
     /// Commits every `chunk` leads; a failure part-way leaves the earlier chunks committed (import again to resume).
     public func importLeads(
-        _ records: some Sequence<(Lead, [DeliveryInfo])>, form: FormSpec, chunk: Int = 5000,
+        _ records: some Sequence<(Lead, [DeliveryInfo])>,
+        form: FormSpec,
+        chunk: Int = 5000,
         progress: ((Int) -> Void)? = nil
     ) throws -> ImportResult {
         var result = ImportResult()
@@ -129,7 +137,9 @@ extension LeadStore {
             let unsynced = Int(
                 try db.scalarInt(
                     "SELECT count(*) FROM leads WHERE captured_at < ? AND \(unsyncedWhere)",
-                    [.int(cutoff.milliseconds)]) ?? 0)
+                    [.int(cutoff.milliseconds)]
+                ) ?? 0
+            )
             if force {
                 result.purged = try db.statement("DELETE FROM leads WHERE captured_at < ?").run([
                     .int(cutoff.milliseconds)
@@ -151,7 +161,8 @@ extension LeadStore {
             try db.execute("DELETE FROM attendees")
             let now = Timestamp.now().milliseconds
             let s = try db.statement(
-                "INSERT OR REPLACE INTO attendees (badge_key, badge_id, fields, imported_at) VALUES (?, ?, ?, ?)")
+                "INSERT OR REPLACE INTO attendees (badge_key, badge_id, fields, imported_at) VALUES (?, ?, ?, ?)"
+            )
             for a in attendees {
                 guard let key = DedupKeys(fields: [:], badgeID: a.badgeID, form: .default).badgeID else { continue }
                 try s.bind([.text(key), .text(a.badgeID)])
@@ -191,7 +202,8 @@ extension LeadStore {
                 rating = ?13, notes = ?14, badge_id = ?15, duplicate_of = ?16, email_key = ?17, phone_key = ?18,
                 badge_key = ?19, updated_at = ?20
             WHERE lead_id = ?1
-            """)
+            """
+        )
         try bindLead(lead, keys: DedupKeys(fields: lead.fields, badgeID: lead.badgeID, form: form), to: u, now: now)
         while try u.step() {}
         try requeue(leadID: lead.id, revision: lead.revision, now: now)
@@ -219,7 +231,8 @@ extension LeadStore {
         var record: [UInt8] = []
         LeadJSON.appendExportRecord(old, deliveries: [], fieldOrder: form.fields.map(\.name), to: &record)
         let r = try db.statement(
-            "INSERT OR IGNORE INTO lead_revisions (lead_id, revision, record, superseded_at) VALUES (?, ?, ?, ?)")
+            "INSERT OR IGNORE INTO lead_revisions (lead_id, revision, record, superseded_at) VALUES (?, ?, ?, ?)"
+        )
         try r.bind([.text(old.id), .int(Int64(old.revision))])
         try r.bindText(record, at: 3)
         try r.bind(.int(now.milliseconds), at: 4)

@@ -49,12 +49,14 @@ public final class LeadStore {
             throw StoreError(
                 .foreignDatabase,
                 "\(path): this is an SQLite database of another program (application_id \(appID), "
-                    + "\(objects) schema objects); leadd will not modify it")
+                    + "\(objects) schema objects); leadd will not modify it"
+            )
         }
         if version > Int64(Schema.migrations.count) {
             throw StoreError(
                 .newerSchema,
-                "\(path): written by a newer leadd (schema \(version), this build knows \(Schema.migrations.count))")
+                "\(path): written by a newer leadd (schema \(version), this build knows \(Schema.migrations.count))"
+            )
         }
         if readOnly {
             try db.execute("PRAGMA query_only = ON")
@@ -80,14 +82,20 @@ public final class LeadStore {
         if access(path, F_OK) == 0 {
             if access(path, R_OK | W_OK) != 0 {
                 let e = errno
-                throw StoreError(e == EACCES || e == EROFS ? .readOnly : .cantOpen, "\(path): \(String(cString: strerror(e)))")
+                throw StoreError(
+                    e == EACCES || e == EROFS ? .readOnly : .cantOpen,
+                    "\(path): \(String(cString: strerror(e)))"
+                )
             }
             return
         }
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         if fd < 0 {
             let e = errno
-            throw StoreError(e == EACCES || e == EROFS ? .readOnly : .cantOpen, "\(path): \(String(cString: strerror(e)))")
+            throw StoreError(
+                e == EACCES || e == EROFS ? .readOnly : .cantOpen,
+                "\(path): \(String(cString: strerror(e)))"
+            )
         }
         close(fd)
     }
@@ -153,7 +161,8 @@ public final class LeadStore {
             throw StoreError(
                 .cantOpen,
                 "\(partial): \(String(cString: strerror(e)))"
-                    + (e == EEXIST ? " (left by an interrupted backup? remove it and try again)" : ""))
+                    + (e == EEXIST ? " (left by an interrupted backup? remove it and try again)" : "")
+            )
         }
         close(fd)
         do {
@@ -171,8 +180,7 @@ public final class LeadStore {
             if final != SQLITE_OK { throw target.error(final) }
             // The copy is a self-contained rollback-journal file (no -wal needed beside it).
             try target.execute("PRAGMA journal_mode = DELETE")
-        }
-        catch {
+        } catch {
             unlink(partial)
             throw error
         }

@@ -27,8 +27,12 @@ public struct DaemonOptions: Sendable {
     public var term: String?
 
     public init(
-        configPath: String = LeaddConfig.defaultPath, demo: Bool = false, stateDirectory: String? = nil,
-        credentialsDirectory: String? = nil, journalStream: String? = nil, term: String? = nil
+        configPath: String = LeaddConfig.defaultPath,
+        demo: Bool = false,
+        stateDirectory: String? = nil,
+        credentialsDirectory: String? = nil,
+        journalStream: String? = nil,
+        term: String? = nil
     ) {
         self.configPath = configPath
         self.demo = demo
@@ -93,7 +97,8 @@ public enum Daemon {
         guard let directory else {
             throw DaemonError(
                 message: "credential \(name): CREDENTIALS_DIRECTORY is not set (use LoadCredential= in the unit)",
-                exitCode: 78)
+                exitCode: 78
+            )
         }
         let path = directory + "/" + name
         let fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -153,14 +158,18 @@ public enum Daemon {
             metadata: [
                 "version": "\(version)", "db.path": "\(dbPath)", "event": "\(config.kiosk.event)",
                 "kiosk": "\(config.kiosk.id)", "tty": "\(config.terminal.tty)",
-            ])
+            ]
+        )
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         let syncTrigger = SyncTrigger()
         if config.terminal.hasForm {
             let statusPath = dbPath
             let form = FormService(
-                config: config, databasePath: dbPath, logger: logger, term: options.term,
+                config: config,
+                databasePath: dbPath,
+                logger: logger,
+                term: options.term,
                 staffPIN: staffPIN,
                 onReady: {
                     notifier.ready(status: initialStatus)
@@ -171,12 +180,16 @@ public enum Daemon {
                     // A fresh connection: this runs on the form's thread, and connections are not shared.
                     if let s = try? LeadStore(path: statusPath) { notifier.status(statusLine(s)) }
                 },
-                heartbeat: watchdog.map { (interval: $0 / 2, beat: { notifier.watchdog() }) })
+                heartbeat: watchdog.map { (interval: $0 / 2, beat: { notifier.watchdog() }) }
+            )
             // The form ending (quit outside kiosk mode, or EOF on a non-terminal stdin) stops the daemon.
             services.append(
                 .init(
-                    service: form, successTerminationBehavior: .gracefullyShutdownGroup,
-                    failureTerminationBehavior: .gracefullyShutdownGroup))
+                    service: form,
+                    successTerminationBehavior: .gracefullyShutdownGroup,
+                    failureTerminationBehavior: .gracefullyShutdownGroup
+                )
+            )
         } else {
             notifier.ready(status: initialStatus)
             let probePath = dbPath
@@ -184,28 +197,41 @@ public enum Daemon {
                 .init(
                     service: WatchdogService(notifier: notifier, interval: watchdog, logger: logger) {
                         _ = try LeadStore(path: probePath, readOnly: true).schemaVersion()
-                    }))
+                    }
+                )
+            )
         }
         // Badge scanners: one service (and thread) per [Serial]. A scanner that is missing or unplugged is
         // retried inside its service, so neither its end nor its failure may stop the daemon.
         for serial in config.serials {
             let statusPath = dbPath
             let scanner = ScannerService(
-                serial: serial, config: config, databasePath: dbPath, logger: logger,
+                serial: serial,
+                config: config,
+                databasePath: dbPath,
+                logger: logger,
                 onEvent: { event in
                     guard case .leadCaptured = event else { return }
                     syncTrigger.nudge()
                     if let s = try? LeadStore(path: statusPath) { notifier.status(statusLine(s)) }
-                })
+                }
+            )
             services.append(
-                .init(service: scanner, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
+                .init(service: scanner, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore)
+            )
         }
         // Sync: one worker per [Sink], woken by a new lead (the form's nudge), database or network changes.
         let syncEnvironment = SyncEnvironment(
-            databasePath: dbPath, credentialsDirectory: options.credentialsDirectory, appVersion: version)
+            databasePath: dbPath,
+            credentialsDirectory: options.credentialsDirectory,
+            appVersion: version
+        )
         for service in SyncSetup.services(
-            config: config, environment: syncEnvironment, trigger: syncTrigger, logger: logger)
-        {
+            config: config,
+            environment: syncEnvironment,
+            trigger: syncTrigger,
+            logger: logger
+        ) {
             services.append(.init(service: service))
         }
         services.append(.init(service: StoppingNotifier(notifier: notifier)))
@@ -232,7 +258,8 @@ public enum Daemon {
         let toJournal = JournalLogHandler.stderrIsJournal(journalStream: options.journalStream)
         let formOnOwnTerminal = config.terminal.usesOwnTerminal && isatty(2) == 1
         let logFile: String? =
-            toJournal || !formOnOwnTerminal ? nil : String(dbPath[..<(dbPath.lastIndex(of: "/") ?? dbPath.endIndex)]) + "/leadd.log"
+            toJournal || !formOnOwnTerminal
+            ? nil : String(dbPath[..<(dbPath.lastIndex(of: "/") ?? dbPath.endIndex)]) + "/leadd.log"
         LoggingSystem.bootstrap { label in
             if toJournal { return JournalLogHandler(label: label) }
             if let logFile { return FileLogHandler(label: label, path: logFile) }

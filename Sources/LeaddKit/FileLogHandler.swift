@@ -1,5 +1,5 @@
-public import Logging
 import LeadCore
+public import Logging
 
 #if canImport(Glibc)
 import Glibc
@@ -28,8 +28,12 @@ public struct FileLogHandler: LogHandler {
         guard fd >= 0 else { return }
         var merged = metadata
         if let extra = event.metadata { merged.merge(extra) { $1 } }
-        let meta = merged.isEmpty ? "" : " " + merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-            .joined(separator: " ")
+        let meta =
+            merged.isEmpty
+            ? ""
+            : " "
+                + merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+                .joined(separator: " ")
         let line = "\(Timestamp.now().rfc3339) \(event.level) \(label): \(event.message)\(meta)\n"
         var bytes = Array(line.utf8)
         _ = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress, $0.count) }

@@ -61,7 +61,11 @@ public struct JournalLogHandler: LogHandler {
 
     /// The journal fields of one entry, in order.
     static func fields(
-        level: Logger.Level, message: String, metadata: Logger.Metadata, label: String, source: String
+        level: Logger.Level,
+        message: String,
+        metadata: Logger.Metadata,
+        label: String,
+        source: String
     ) -> [String] {
         var fields = [
             "MESSAGE=\(message)", "PRIORITY=\(priority(level))", "SYSLOG_IDENTIFIER=leadd", "LOGGER=\(label)",
@@ -78,7 +82,12 @@ public struct JournalLogHandler: LogHandler {
         var merged = metadata
         if let extra = event.metadata { merged.merge(extra) { $1 } }
         let fields = Self.fields(
-            level: event.level, message: "\(event.message)", metadata: merged, label: label, source: event.source)
+            level: event.level,
+            message: "\(event.message)",
+            metadata: merged,
+            label: label,
+            source: event.source
+        )
         // sd_journal_sendv takes an iovec: field values may hold any bytes, newlines included.
         let buffers = fields.map { Array($0.utf8) }
         withIOVecs(buffers) { iov in _ = sd_journal_sendv(iov.baseAddress, Int32(iov.count)) }

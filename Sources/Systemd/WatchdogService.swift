@@ -14,7 +14,9 @@ public struct WatchdogService: Service {
     let logger: Logger
 
     public init(
-        notifier: SystemdNotifier, interval: Duration?, logger: Logger,
+        notifier: SystemdNotifier,
+        interval: Duration?,
+        logger: Logger,
         probe: @escaping @Sendable () async throws -> Void
     ) {
         self.notifier = notifier

@@ -14,7 +14,12 @@ case .failure(let status):
     exit(status.code)
 case .success(let command):
     let options = DaemonOptions(
-        configPath: command.config, demo: command.demo, stateDirectory: env("STATE_DIRECTORY"),
-        credentialsDirectory: env("CREDENTIALS_DIRECTORY"), journalStream: env("JOURNAL_STREAM"), term: env("TERM"))
+        configPath: command.config,
+        demo: command.demo,
+        stateDirectory: env("STATE_DIRECTORY"),
+        credentialsDirectory: env("CREDENTIALS_DIRECTORY"),
+        journalStream: env("JOURNAL_STREAM"),
+        term: env("TERM")
+    )
     exit(await Daemon.run(options: options))
 }

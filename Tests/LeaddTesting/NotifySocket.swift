@@ -76,7 +76,8 @@ public final class NotifySocket: @unchecked Sendable {
 /// Where the package's built products live (beside the test bundle).
 public enum BuiltProducts {
     public static var directory: String {
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let exe =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         return URL(fileURLWithPath: exe).deletingLastPathComponent().path
     }
 

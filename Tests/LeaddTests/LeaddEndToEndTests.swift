@@ -15,7 +15,11 @@ final class Daemon {
     var databasePath: String { dir.path + "/data/leads.sqlite3" }
 
     init(
-        tty: String, term: String, extraConfig: String = "", kiosk: Bool = true, environment: [String: String] = [:]
+        tty: String,
+        term: String,
+        extraConfig: String = "",
+        kiosk: Bool = true,
+        environment: [String: String] = [:]
     ) throws {
         notify = try NotifySocket(directory: dir.path)
         try """

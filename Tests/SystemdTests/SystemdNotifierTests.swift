@@ -49,8 +49,12 @@ struct JournalLogHandlerTests {
 
     @Test func entriesCarryMessagePriorityAndMetadata() {
         let fields = JournalLogHandler.fields(
-            level: .warning, message: "Lead captured", metadata: ["lead.id": "0193", "tty": "/dev/tty1"],
-            label: "leadd", source: "LeadCapture")
+            level: .warning,
+            message: "Lead captured",
+            metadata: ["lead.id": "0193", "tty": "/dev/tty1"],
+            label: "leadd",
+            source: "LeadCapture"
+        )
         #expect(fields.contains("MESSAGE=Lead captured"))
         #expect(fields.contains("PRIORITY=4"))
         #expect(fields.contains("LEAD_ID=0193"))
