@@ -74,7 +74,10 @@ public enum Daemon {
     public static func loadConfig(_ options: DaemonOptions) throws(DaemonError) -> LeaddConfig {
         if options.demo {
             var cwd = [CChar](repeating: 0, count: 4096)
-            let dir = getcwd(&cwd, cwd.count) != nil ? String(cString: cwd) + "/leadd-demo" : "leadd-demo"
+            let dir =
+                getcwd(&cwd, cwd.count) != nil
+                ? String(decoding: cwd.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) + "/leadd-demo"
+                : "leadd-demo"
             return demoConfig(hostname: hostname(), directory: dir)
         }
         do {
