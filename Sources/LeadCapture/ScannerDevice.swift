@@ -58,7 +58,7 @@ final class ScannerDevice {
             cc[Int(VMIN)] = 1
             cc[Int(VTIME)] = 0
         }
-        let speed = ScannerDevice.speed(baud)
+        let speed = termiosSpeed(baud)
         _ = cfsetispeed(&settings, speed)
         _ = cfsetospeed(&settings, speed)
         guard tcsetattr(fd, TCSANOW, &settings) == 0 else {
@@ -93,20 +93,4 @@ final class ScannerDevice {
         fd = -1
     }
 
-    /// The termios speed for a `Baud=` value (the config admits only the standard rates).
-    static func speed(_ baud: Int) -> speed_t {
-        switch baud {
-        case 1200: speed_t(B1200)
-        case 2400: speed_t(B2400)
-        case 4800: speed_t(B4800)
-        case 19200: speed_t(B19200)
-        case 38400: speed_t(B38400)
-        case 57600: speed_t(B57600)
-        case 115_200: speed_t(B115200)
-        case 230_400: speed_t(B230400)
-        case 460_800: speed_t(B460800)
-        case 921_600: speed_t(B921600)
-        default: speed_t(B9600)
-        }
-    }
 }

@@ -207,27 +207,11 @@ final class Terminal {
         cfmakeraw(&settings)
         settings.c_cflag &= ~(tcflag_t(CSIZE) | tcflag_t(PARENB) | tcflag_t(CSTOPB) | tcflag_t(CRTSCTS))
         settings.c_cflag |= tcflag_t(CS8) | tcflag_t(CLOCAL) | tcflag_t(CREAD)
-        let speed = Terminal.speed(baud)
+        let speed = termiosSpeed(baud)
         _ = cfsetispeed(&settings, speed)
         _ = cfsetospeed(&settings, speed)
         guard tcsetattr(fd, TCSANOW, &settings) == 0 else {
             throw OpenError(description: "\(path): tcsetattr: \(String(cString: strerror(errno)))")
-        }
-    }
-
-    private static func speed(_ baud: Int) -> speed_t {
-        switch baud {
-        case 1200: speed_t(B1200)
-        case 2400: speed_t(B2400)
-        case 4800: speed_t(B4800)
-        case 19200: speed_t(B19200)
-        case 38400: speed_t(B38400)
-        case 57600: speed_t(B57600)
-        case 115_200: speed_t(B115200)
-        case 230_400: speed_t(B230400)
-        case 460_800: speed_t(B460800)
-        case 921_600: speed_t(B921600)
-        default: speed_t(B9600)
         }
     }
 
