@@ -75,7 +75,8 @@ struct Import: LeadCtlSubcommand {
         let ctx = try open()
         let isJSON = try InputFile.firstByte(of: file) == UInt8(ascii: "{")
         var progress = Progress("Imported")
-        let records: AnySequence<(Lead, [DeliveryInfo])>
+        let records: AnySequence<PreparedLead>
+        let form = ctx.form
         let input = try InputFile(path: file)
         var failure: CLIError?
         let event = ctx.config.kiosk.event
@@ -88,15 +89,16 @@ struct Import: LeadCtlSubcommand {
             // Decode on a second thread, a batch of lines at a time, while this one writes the database;
             // memory stays bounded by the pipeline's depth whatever the file's size.
             var lines = LineSequence(input: input)
-            let pipeline = Pipeline<(Lead, [DeliveryInfo])> {
-                var batch: [(Lead, [DeliveryInfo])] = []
+            let pipeline = Pipeline<PreparedLead> {
+                var batch: [PreparedLead] = []
                 batch.reserveCapacity(1024)
                 while batch.count < 1024, let (line, number) = try lines.next() {
                     if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
                     do {
                         var (lead, deliveries) = try LeadJSON.decode(line)
                         fill(&lead)
-                        batch.append((lead, deliveries))
+                        // Encoding the fields column and the dedup keys happens here too, off the writing thread.
+                        batch.append(PreparedLead(lead, deliveries: deliveries, form: form))
                     } catch {
                         // Hand over what decoded before the bad line; the error follows it.
                         if batch.isEmpty { throw CLIError.failure("\(file):\(number): \(error)") }
@@ -128,7 +130,7 @@ struct Import: LeadCtlSubcommand {
                         guard let row = try reader.nextRecord() else { return nil }
                         var lead = try LeadCSV.decodeRow(header: header, row: row)
                         fill(&lead)
-                        return (lead, [])
+                        return PreparedLead(lead, deliveries: [], form: form)
                     } catch {
                         failure = CLIError.failure("\(file): record \(reader.recordNumber): \(error)")
                         return nil

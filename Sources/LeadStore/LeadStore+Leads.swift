@@ -78,13 +78,14 @@ extension LeadStore {
         form: FormSpec,
         sinks: [String],
         now: Timestamp,
-        computeDuplicate: Bool = true
+        computeDuplicate: Bool = true,
+        prepared: PreparedLead? = nil
     ) throws -> Lead? {
         var lead = lead
         guard LeadID.isValid(lead.id) else {
             throw StoreError(.invalidArgument, "invalid lead id \"\(lead.id)\" (expected a lower-case UUID)")
         }
-        let keys = DedupKeys(fields: lead.fields, badgeID: lead.badgeID, form: form)
+        let keys = prepared?.keys ?? DedupKeys(fields: lead.fields, badgeID: lead.badgeID, form: form)
         if computeDuplicate && lead.duplicateOf == nil {
             lead.duplicateOf = try findOriginal(event: lead.event, keys: keys, excluding: lead.id)
         }
@@ -97,7 +98,7 @@ extension LeadStore {
             ON CONFLICT (lead_id) DO NOTHING
             """
         )
-        try bindLead(lead, keys: keys, to: s, now: now)
+        try bindLead(lead, keys: keys, to: s, now: now, fields: prepared?.fieldsColumn)
         while try s.step() {}
         guard db.changes > 0 else { return nil }
         let seq = db.lastInsertRowID
@@ -116,7 +117,8 @@ extension LeadStore {
         return lead
     }
 
-    func bindLead(_ lead: Lead, keys: DedupKeys, to s: Statement, now: Timestamp) throws {
+    /// `fields` is the already encoded `fields` column, when the caller prepared it (bulk import).
+    func bindLead(_ lead: Lead, keys: DedupKeys, to s: Statement, now: Timestamp, fields: [UInt8]? = nil) throws {
         try s.bind(lead.id, at: 1)
         try s.bind(Int64(lead.revision), at: 2)
         try s.bind(lead.event, at: 3)
@@ -124,7 +126,7 @@ extension LeadStore {
         try s.bind(lead.capturedAt.milliseconds, at: 5)
         try s.bind(lead.channel.rawValue, at: 6)
         try s.bind(lead.device, at: 7)
-        try s.bindText(FieldsColumn.encode(lead.fields), at: 8)
+        try s.bindText(fields ?? FieldsColumn.encode(lead.fields), at: 8)
         try s.bind(lead.consent.map { $0.given ? 1 : 0 }, at: 9)
         try s.bind(lead.consent?.textSHA256, at: 10)
         try s.bind(lead.consent?.language, at: 11)
@@ -241,5 +243,21 @@ extension LeadStore {
         var out: [(Int, String)] = []
         while try s.step() { out.append((s.int(0), s.text(1))) }
         return out
+    }
+}
+
+/// A lead with the per-lead work of storing it already done — its `fields` column encoded and its dedup keys
+/// computed — so a bulk import can do that on the thread that decodes the file, not the one that writes.
+public struct PreparedLead: Sendable {
+    public var lead: Lead
+    public var deliveries: [DeliveryInfo]
+    let fieldsColumn: [UInt8]
+    let keys: DedupKeys
+
+    public init(_ lead: Lead, deliveries: [DeliveryInfo], form: FormSpec) {
+        self.lead = lead
+        self.deliveries = deliveries
+        self.fieldsColumn = FieldsColumn.encode(lead.fields)
+        self.keys = DedupKeys(fields: lead.fields, badgeID: lead.badgeID, form: form)
     }
 }

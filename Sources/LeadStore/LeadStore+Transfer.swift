@@ -75,6 +75,21 @@ extension LeadStore {
         chunk: Int = 5000,
         progress: ((Int) -> Void)? = nil
     ) throws -> ImportResult {
+        try importLeads(
+            records.lazy.map { PreparedLead($0.0, deliveries: $0.1, form: form) },
+            form: form,
+            chunk: chunk,
+            progress: progress
+        )
+    }
+
+    /// The same for leads prepared elsewhere (``PreparedLead``), e.g. on a decoding thread.
+    public func importLeads(
+        _ records: some Sequence<PreparedLead>,
+        form: FormSpec,
+        chunk: Int = 5000,
+        progress: ((Int) -> Void)? = nil
+    ) throws -> ImportResult {
         var result = ImportResult()
         // A large page cache while the indexes grow by hundreds of thousands of rows; back to the default after.
         // A longer WAL between checkpoints, so index pages touched by many chunks are checkpointed once, not
@@ -90,12 +105,23 @@ extension LeadStore {
                 let chunkStart = try db.scalarInt("SELECT coalesce(max(seq), 0) FROM leads") ?? 0
                 var n = 0
                 while n < chunk {
-                    guard let (lead, deliveries) = iterator.next() else {
+                    guard let prepared = iterator.next() else {
                         done = true
                         break
                     }
+                    let (lead, deliveries) = (prepared.lead, prepared.deliveries)
                     n += 1
-                    guard try insert(lead, form: form, sinks: known, now: now, computeDuplicate: false) != nil else {
+                    guard
+                        try insert(
+                            lead,
+                            form: form,
+                            sinks: known,
+                            now: now,
+                            computeDuplicate: false,
+                            prepared: prepared
+                        )
+                            != nil
+                    else {
                         let existing = try db.cached("SELECT revision FROM leads WHERE lead_id = ?")
                         try existing.bind([.text(lead.id)])
                         let revision = try existing.step() ? existing.int(0) : Int.max
