@@ -4,14 +4,14 @@
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     guard let text = String(validating: UnsafeBufferPointer(start: data, count: size), as: UTF8.self) else { return 0 }
-    checkCard(MECardParser.parse(text))
-    checkCard(MECardParser.parse("MECARD:" + text))
+    checkMECard(MECardParser.parse(text))
+    checkMECard(MECardParser.parse("MECARD:" + text))
     return 0
 }
 
 /// What every decoder promises: a card has a usable field or a badge id, field names are form-field names,
 /// values are not blank; an error has a reason.
-private func checkCard(_ result: Result<DecodedCard, CardDecodeError>) {
+private func checkMECard(_ result: Result<DecodedCard, CardDecodeError>) {
     switch result {
     case .success(let card):
         precondition(card.badgeID == nil, "MECARD carries no badge id")

@@ -32,7 +32,7 @@ out=Fuzz/.build-fuzz
 binary="$out/$name"
 mkdir -p "$out/corpus/$name" "$out/artifacts"
 
-sources=(Sources/LeadCore/*.swift)
+sources=(Sources/LeadCore/*.swift Fuzz/Support/*.swift)
 stale=no
 if [[ ! -x "$binary" ]]; then
     stale=yes
