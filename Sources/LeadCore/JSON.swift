@@ -335,75 +335,29 @@ struct JSONScanner {
         if depth > JSONValue.maximumDepth { throw JSONError(offset: index, reason: .tooDeep) }
     }
 
+    // Separators and closing brackets are handled once, by `objectKey(isFirst:)` and `hasElement(isFirst:)`,
+    // which the streaming lead decoder uses too.
     mutating func parseObject() throws(JSONError) -> JSONValue {
-        try enter()
-        index += 1
+        try enterContainer()
         var members: [JSONMember] = []
         members.reserveCapacity(8)
-        skipWhitespace()
-        if index < b.count, b[index] == ASCII.closeBrace {
-            index += 1
-            depth -= 1
-            return .object(members)
+        var first = true
+        while let key = try objectKey(isFirst: first) {
+            first = false
+            members.append(JSONMember(key.string, try parseValue()))
         }
-        while true {
-            skipWhitespace()
-            guard index < b.count else { throw JSONError(offset: index, reason: .unexpectedEnd) }
-            guard b[index] == ASCII.quote else {
-                let trailing = b[index] == ASCII.closeBrace && !members.isEmpty
-                throw JSONError(offset: index, reason: trailing ? .trailingComma : .expectedKey)
-            }
-            let key = try parseString()
-            skipWhitespace()
-            guard index < b.count else { throw JSONError(offset: index, reason: .unexpectedEnd) }
-            guard b[index] == ASCII.colon else { throw JSONError(offset: index, reason: .expectedColon) }
-            index += 1
-            let value = try parseValue()
-            members.append(JSONMember(key, value))
-            skipWhitespace()
-            guard index < b.count else { throw JSONError(offset: index, reason: .unexpectedEnd) }
-            switch b[index] {
-            case ASCII.comma:
-                index += 1
-            case ASCII.closeBrace:
-                index += 1
-                depth -= 1
-                return .object(members)
-            default:
-                throw JSONError(offset: index, reason: .expectedCommaOrEnd)
-            }
-        }
+        return .object(members)
     }
 
     mutating func parseArray() throws(JSONError) -> JSONValue {
-        try enter()
-        index += 1
+        try enterContainer()
         var elements: [JSONValue] = []
-        skipWhitespace()
-        if index < b.count, b[index] == ASCII.closeBracket {
-            index += 1
-            depth -= 1
-            return .array(elements)
-        }
-        while true {
-            skipWhitespace()
-            if index < b.count, b[index] == ASCII.closeBracket, !elements.isEmpty {
-                throw JSONError(offset: index, reason: .trailingComma)
-            }
+        var first = true
+        while try hasElement(isFirst: first) {
+            first = false
             elements.append(try parseValue())
-            skipWhitespace()
-            guard index < b.count else { throw JSONError(offset: index, reason: .unexpectedEnd) }
-            switch b[index] {
-            case ASCII.comma:
-                index += 1
-            case ASCII.closeBracket:
-                index += 1
-                depth -= 1
-                return .array(elements)
-            default:
-                throw JSONError(offset: index, reason: .expectedCommaOrEnd)
-            }
         }
+        return .array(elements)
     }
 
     mutating func parseNumber() throws(JSONError) -> String {
