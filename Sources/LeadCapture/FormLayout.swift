@@ -154,15 +154,19 @@ public enum FormLayout {
         ])
 
         let bannerText: String?
+        var bannerStyle: TextStyle = [.error, .bold]
         switch state.banner {
         case .storeError?: bannerText = texts.storeError
         case .noStaffPIN?: bannerText = texts.noStaffPIN
         case .scanNotRead?: bannerText = texts.scanNotRead
+        case .scanForConsent?:
+            bannerText = texts.scanForConsent
+            bannerStyle = .bold
         case .wrongPIN?, .pinLocked?, nil: bannerText = nil
         }
         if let bannerText {
             rows.append([])
-            for line in wrap(bannerText, width: columns - 2) { rows.append([Span(" "), Span(line, [.error, .bold])]) }
+            for line in wrap(bannerText, width: columns - 2) { rows.append([Span(" "), Span(line, bannerStyle)]) }
         }
 
         // The hints take the last line.

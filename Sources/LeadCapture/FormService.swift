@@ -58,6 +58,8 @@ public struct FormService: Service {
         var onReady: @Sendable () -> Void
         var onEvent: @Sendable (Event) -> Void
         var heartbeat: (milliseconds: Int64, beat: @Sendable () -> Void)?
+        /// Scans from `Consent=form` scanners, shown for the visitor's consent.
+        var handoff: ScanHandoff?
         /// Tests only: runs on the form thread right after the store is opened (a tiny page limit, a lock).
         var prepareStore: (@Sendable (LeadStore) throws -> Void)?
     }
@@ -81,6 +83,8 @@ public struct FormService: Service {
     ///   - onEvent: Called from the form thread for every ``Event``.
     ///   - heartbeat: A watchdog beat the form thread calls every `interval` from its own loop, so a hung form
     ///     stops beating.
+    ///   - handoff: Scans from `[Serial] Consent=form` scanners: each fills a fresh form, and the lead is stored
+    ///     only when the visitor ticks consent and submits (channel `scanner`, the scanner's device).
     public init(
         config: LeaddConfig,
         databasePath: String,
@@ -89,7 +93,8 @@ public struct FormService: Service {
         staffPIN: String? = nil,
         onReady: @escaping @Sendable () -> Void = {},
         onEvent: @escaping @Sendable (Event) -> Void = { _ in },
-        heartbeat: (interval: Duration, beat: @Sendable () -> Void)? = nil
+        heartbeat: (interval: Duration, beat: @Sendable () -> Void)? = nil,
+        handoff: ScanHandoff? = nil
     ) {
         self.logger = logger
         self.settings = Settings(
@@ -103,7 +108,8 @@ public struct FormService: Service {
                 let (seconds, attoseconds) = heartbeat.interval.components
                 let milliseconds = max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000)
                 return (milliseconds, heartbeat.beat)
-            }
+            },
+            handoff: handoff
         )
     }
 

@@ -42,7 +42,16 @@ final class FormSession {
     private var readyReported = false
     private var nextBeat: Int64?
     private var needsDraw = false
-    private var pendingCard: DecodedCard?
+    /// What a card read into the form adds to the lead the visitor submits.
+    private struct PendingCard {
+        var notes: String
+        var badgeID: String?
+        /// The scanner's device for a `Consent=form` scan (the lead's channel is then `scanner`); nil for a
+        /// keyboard-wedge card typed into this terminal.
+        var scanner: String?
+    }
+
+    private var pendingCard: PendingCard?
     private var exit: Exit?
 
     private static let initialBackoff: Int64 = 500
@@ -170,7 +179,10 @@ final class FormSession {
             pollfd(fd: terminal.inputFD, events: Int16(POLLIN), revents: 0),
             pollfd(fd: wake.readFD, events: Int16(POLLIN), revents: 0),
         ]
-        let ready = poll(&fds, 2, timeout)
+        if let handoff = settings.handoff {
+            fds.append(pollfd(fd: handoff.readFD, events: Int16(POLLIN), revents: 0))
+        }
+        let ready = poll(&fds, nfds_t(fds.count), timeout)
         if ready < 0 {
             if errno == EINTR { return true }
             logger.error("poll failed", metadata: ["error": "\(String(cString: strerror(errno)))"])
@@ -184,6 +196,7 @@ final class FormSession {
             }
             if woke.resize, terminal.refreshSize() { needsDraw = true }
         }
+        if fds.count > 2, fds[2].revents != 0 { takeHandedScan() }
         var hungUp = false
         let events = fds[0].revents
         if events & Int16(POLLIN) != 0 {
@@ -281,12 +294,35 @@ final class FormSession {
         switch CardDecoder.decode(text, format: .auto) {
         case .success(let card):
             logger.info("Keyboard-wedge scan read", metadata: ["card.fields": "\(card.fields.count)"])
-            pendingCard = card
+            pendingCard = PendingCard(notes: card.notes ?? "", badgeID: card.badgeID)
             apply(state.fill(card.fields, now: monotonicMilliseconds()))
         case .failure(let error):
             logger.warning("Keyboard-wedge scan dropped", metadata: ["reason": "\(error.reason)"])
             state.showScanNotRead()
         }
+    }
+
+    /// A `Consent=form` scan: a fresh form filled with its data, for this visitor to check, consent and submit.
+    /// Whatever was on the screen before is wiped (it belonged to someone else or to an earlier scan).
+    private func takeHandedScan() {
+        guard let handoff = settings.handoff else { return }
+        let now = monotonicMilliseconds()
+        let (scan, discarded) = handoff.take(now: now)
+        if discarded > 0 {
+            logger.info("Scans not shown: replaced by a newer scan or too old", metadata: ["scans": "\(discarded)"])
+        }
+        guard let scan else { return }
+        guard state.acceptsScan else {
+            logger.notice("Scan not shown: the staff screen is open")
+            return
+        }
+        needsDraw = true
+        state.reset()
+        terminal?.clearOnNextDraw()
+        pendingCard = PendingCard(notes: scan.notes, badgeID: scan.badgeID, scanner: scan.device)
+        apply(state.fill(scan.fields, now: now))
+        state.showScanForConsent()
+        logger.info("Scan shown for consent", metadata: ["card.fields": "\(scan.fields.count)"])
     }
 
     private func submit(_ raw: [String: String], consentGiven: Bool) {
@@ -300,11 +336,12 @@ final class FormSession {
             let consent =
                 consentGiven
                 ? Consent(text: config.form.consentText.text(for: language), language: language.rawValue) : nil
+            let scanner = pendingCard?.scanner
             let lead = Lead(
                 event: config.kiosk.event,
                 kiosk: config.kiosk.id,
-                channel: channel,
-                device: device,
+                channel: scanner == nil ? channel : .scanner,
+                device: scanner ?? device,
                 fields: fields,
                 consent: consent,
                 notes: pendingCard?.notes ?? "",
@@ -312,7 +349,7 @@ final class FormSession {
             )
             do {
                 let stored = try store.capture(lead, form: config.form)
-                var metadata: Logger.Metadata = ["lead.id": "\(stored.id)", "lead.channel": "\(channel.rawValue)"]
+                var metadata: Logger.Metadata = ["lead.id": "\(stored.id)", "lead.channel": "\(lead.channel.rawValue)"]
                 if let original = stored.duplicateOf { metadata["lead.duplicate_of"] = "\(original)" }
                 logger.info("Lead captured", metadata: metadata)
                 record(.submit, leadID: stored.id)
@@ -325,7 +362,7 @@ final class FormSession {
                 terminal?.clearOnNextDraw()
                 settings.onEvent(.leadCaptured(id: stored.id))
             } catch {
-                var metadata: Logger.Metadata = ["lead.channel": "\(channel.rawValue)", "error": "\(error)"]
+                var metadata: Logger.Metadata = ["lead.channel": "\(lead.channel.rawValue)", "error": "\(error)"]
                 if let storeError = error as? StoreError { metadata["error.code"] = "\(storeError.code)" }
                 logger.error("Lead not stored", metadata: metadata)
                 state.showStoreError()

@@ -46,6 +46,8 @@ public struct FormState: Sendable {
         case pinLocked
         /// A keyboard-wedge scan arrived but could not be read.
         case scanNotRead
+        /// A `Consent=form` scan filled the form: check, consent, submit.
+        case scanForConsent
     }
 
     /// The counts on the staff screen.
@@ -523,6 +525,20 @@ public struct FormState: Sendable {
             focus = .submit
         }
         return effects
+    }
+
+    /// Whether a `Consent=form` scan may replace what is on screen: the form or the thank-you, not the staff
+    /// screens.
+    public var acceptsScan: Bool {
+        switch mode {
+        case .editing, .confirmation: true
+        case .staffPIN, .staff: false
+        }
+    }
+
+    /// Asks the visitor to check the scanned data, consent and submit.
+    public mutating func showScanForConsent() {
+        if mode == .editing { banner = .scanForConsent }
     }
 
     /// Shows that a scan arrived but could not be read.

@@ -54,6 +54,13 @@ public struct FormTexts: Sendable, Hashable {
             "Не удалось прочитать отсканированную карточку — введите данные вручную"
         )
     }
+    /// Over a form filled from a `Consent=form` scan.
+    public var scanForConsent: String {
+        pick(
+            "Badge read — please check your details, tick the consent box and press Submit",
+            "Бейдж прочитан — проверьте данные, отметьте согласие и нажмите «Отправить»"
+        )
+    }
     /// The staff screen's title.
     public var staffTitle: String { pick("Staff", "Сотрудник") }
     /// "Leads today: N".

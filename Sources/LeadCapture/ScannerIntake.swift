@@ -4,12 +4,15 @@ import LeadStore
 /// Turns one framed scanner record into a committed lead, or into a reason for dropping it.
 ///
 /// Decode (the section's `Format=`) → double-read check → attendee lookup for a badge id → field cleaning
-/// (``LeadValidator/validateScanned(_:)``) → identity check → commit. Used on the scanner thread only.
+/// (``LeadValidator/validateScanned(_:)``) → identity check → commit, or with `Consent=form` a hand-over to
+/// the form. Used on the scanner thread only.
 struct ScannerIntake {
     /// What became of one record.
     enum Outcome {
         /// Committed: the lead as stored, and whether it is an unresolved badge scan.
         case captured(Lead, unresolved: Bool, droppedFields: [FieldError])
+        /// `Consent=form`: not stored; the cleaned card goes to the form, where the visitor consents (or not).
+        case forConsent(ScanHandoff.Scan, droppedFields: [FieldError])
         /// Not stored; `reason` is a short fixed text for counters, `detail` more for the log (never the data).
         case dropped(reason: String, detail: String)
     }
@@ -21,6 +24,7 @@ struct ScannerIntake {
         static let notStored = "not stored"
         static let nextToGarbage = "badge id next to garbage"
         static let implausibleBadge = "implausible badge id"
+        static let noForm = "no form for consent"
     }
 
     /// A bare badge id read this soon after a dropped record is taken for a piece of the same garbage: a
@@ -100,6 +104,17 @@ struct ScannerIntake {
         }
         var notes = card.notes.map { TextSanitizer.clean($0, multiline: true) } ?? ""
         if notes.count > Self.maximumNotes { notes = String(notes.prefix(Self.maximumNotes)) }
+        if serial.consent == .form {
+            lastGarbageAt = nil
+            let scan = ScanHandoff.Scan(
+                fields: fields,
+                badgeID: card.badgeID,
+                notes: notes,
+                device: serial.device,
+                readAt: readAt
+            )
+            return .forConsent(scan, droppedFields: droppedFields)
+        }
         let lead = Lead(
             event: config.kiosk.event,
             kiosk: config.kiosk.id,

@@ -16,7 +16,9 @@ import Musl
 /// `/dev/serial/by-id/…` — and waits in `poll()` for bytes or a shutdown. What it reads is cut into records by
 /// ``ScannerFramer``, decoded by ``CardDecoder`` in the section's `Format=`, cleaned by
 /// ``LeadValidator/validateScanned(_:)`` and committed as a lead with channel `scanner`, the configured device
-/// path and, as consent, the section's `ConsentText=` in the kiosk language.
+/// path and, as consent, the section's `ConsentText=` in the kiosk language. With `Consent=form` the cleaned
+/// card is handed to the form instead (``ScanHandoff``): the lead is stored only when the visitor ticks the
+/// form's consent box and submits.
 ///
 /// - A bare badge id becomes the attendee's lead when the imported attendee list knows it; otherwise an
 ///   unresolved lead (the badge id, no fields) that `leadctl attendees import` completes later.
@@ -52,6 +54,8 @@ public struct ScannerService: Service {
         case leadCaptured(id: String, duplicateOf: String?, unresolved: Bool)
         /// A record was dropped, and why (a short fixed text, also the key of the status counters).
         case dropped(reason: String)
+        /// `Consent=form`: a scan went to the form, where the visitor decides; nothing is stored yet.
+        case handedToForm
     }
 
     /// Everything the scanner thread needs, all `Sendable`.
@@ -60,6 +64,8 @@ public struct ScannerService: Service {
         var config: LeaddConfig
         var databasePath: String
         var onEvent: @Sendable (Event) -> Void
+        /// Where `Consent=form` scans go (nil: no form runs).
+        var handoff: ScanHandoff?
         /// Wall-clock time of a capture (tests move it to another day).
         var now: @Sendable () -> Timestamp = { .now() }
         /// Monotonic milliseconds for the double-read window (tests move it on instead of sleeping).
@@ -83,6 +89,8 @@ public struct ScannerService: Service {
     ///     fields a scan may fill and how they are checked).
     ///   - databasePath: The lead database; the scanner thread opens its own connection.
     ///   - logger: Where the scanner logs (`scanner.device`, `lead.id`, `drop.reason` metadata).
+    ///   - handoff: Where scans go with `Consent=form` (the form's ``ScanHandoff``); without one such scans
+    ///     are dropped and counted ("no form for consent").
     ///   - onEvent: Called from the scanner thread for every ``Event`` (the daemon nudges the sync worker on
     ///     ``Event/leadCaptured(id:duplicateOf:unresolved:)``).
     public init(
@@ -90,12 +98,19 @@ public struct ScannerService: Service {
         config: LeaddConfig,
         databasePath: String,
         logger: Logger,
+        handoff: ScanHandoff? = nil,
         onEvent: @escaping @Sendable (Event) -> Void = { _ in }
     ) {
         var logger = logger
         logger[metadataKey: "scanner.device"] = "\(serial.device)"
         self.logger = logger
-        self.settings = Settings(serial: serial, config: config, databasePath: databasePath, onEvent: onEvent)
+        self.settings = Settings(
+            serial: serial,
+            config: config,
+            databasePath: databasePath,
+            onEvent: onEvent,
+            handoff: handoff
+        )
     }
 
     /// Tests only: the same service with other clocks and timings.

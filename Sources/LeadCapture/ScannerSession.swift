@@ -216,6 +216,19 @@ final class ScannerSession {
                     logger.warning("WAL checkpoint failed", metadata: ["error": "\(error)"])
                 }
             }
+        case .forConsent(let scan, let droppedFields):
+            guard let handoff = settings.handoff else {
+                drop(ScannerIntake.Reason.noForm, detail: "Consent=form but no form to ask for consent")
+                return
+            }
+            let pushedOut = handoff.post(scan)
+            settings.onEvent(.handedToForm)
+            var metadata: Logger.Metadata = ["card.fields": "\(scan.fields.count)"]
+            if !droppedFields.isEmpty {
+                metadata["lead.dropped_fields"] = "\(droppedFields.map { "\($0.field): \($0.kind)" })"
+            }
+            if pushedOut > 0 { metadata["scans.pushed_out"] = "\(pushedOut)" }
+            logger.info("Scan handed to the form for the visitor's consent", metadata: metadata)
         case .dropped(let reason, let detail):
             drop(reason, detail: detail)
         }

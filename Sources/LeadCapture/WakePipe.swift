@@ -14,6 +14,8 @@ final class WakePipe: Sendable {
     static let shutdownByte: UInt8 = 0x78  // "x"
     /// The byte the SIGWINCH handler writes (see `CNcurses_watch_sigwinch`).
     static let resizeByte: UInt8 = 0x77  // "w"
+    /// The byte a scanner writes to ``ScanHandoff``'s pipe.
+    static let scanByte: UInt8 = 0x73  // "s"
 
     private struct Descriptors {
         var read: Int32
@@ -41,10 +43,13 @@ final class WakePipe: Sendable {
     }
 
     /// Asks the form thread to shut down. Safe from any thread, any number of times, also after `close()`.
-    func signalShutdown() {
+    func signalShutdown() { signal(WakePipe.shutdownByte) }
+
+    /// Writes `byte` (a full pipe already wakes the reader, so a failed write loses nothing).
+    func signal(_ byte: UInt8) {
         descriptors.withLock { fds in
             guard let fds else { return }
-            var byte = WakePipe.shutdownByte
+            var byte = byte
             _ = write(fds.write, &byte, 1)
         }
     }

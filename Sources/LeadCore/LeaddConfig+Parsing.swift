@@ -91,7 +91,7 @@ private enum ConfigSection: String, CaseIterable {
         switch self {
         case .kiosk: ["ID", "Event", "DataDirectory", "Language", "Country"]
         case .terminal: ["TTY", "Kiosk", "IdleResetSec", "ConfirmationSec", "Baud"]
-        case .serial: ["Device", "Baud", "Format", "ConsentText"]
+        case .serial: ["Device", "Baud", "Format", "ConsentText", "Consent"]
         case .form: ["Title", "ConsentText", "ConsentRequired"]
         case .field: ["Name", "Label", "Type", "Required", "Choices", "MaxLength"]
         case .sink:
@@ -460,7 +460,8 @@ extension LeaddConfig {
             device: device.value,
             baud: try reader.baud("Baud"),
             format: try reader.choice("Format") ?? .auto,
-            consentText: reader.localized("ConsentText", default: Serial.defaultConsentText)
+            consentText: reader.localized("ConsentText", default: Serial.defaultConsentText),
+            consent: try reader.choice("Consent") ?? .basis
         )
     }
 
@@ -725,6 +726,24 @@ extension LeaddConfig {
                     section: section.name,
                     key: "Device",
                     message: "\(device.value) is already the form's terminal ([Terminal] TTY=)"
+                )
+            }
+            guard let consent = section.last("Consent"), consent.value.lowercased() == Serial.ConsentMode.form.rawValue
+            else {
+                continue
+            }
+            let problem: String? =
+                !terminal.hasForm
+                ? "\"form\" needs the on-screen form, but [Terminal] TTY= is none"
+                : !form.consentRequired
+                    ? "\"form\" needs the form to ask for consent, but [Form] ConsentRequired= is no" : nil
+            if let problem {
+                throw ConfigError(
+                    file: consent.file,
+                    line: consent.line,
+                    section: section.name,
+                    key: "Consent",
+                    message: problem
                 )
             }
         }

@@ -156,6 +156,16 @@ public struct LeaddConfig: Sendable, Hashable {
             case vcard, mecard, json, kv, badge
         }
 
+        /// `Consent=`: how a scanned visitor's consent is obtained.
+        public enum ConsentMode: String, Sendable, CaseIterable, Hashable {
+            /// The scan is stored at once with `ConsentText=` as the recorded basis (the badge was handed over
+            /// to be scanned).
+            case basis
+            /// The scan only fills the on-screen form; the lead is stored when the visitor ticks the form's
+            /// consent box and submits, with the form's consent text. Needs a form with `ConsentRequired=yes`.
+            case form
+        }
+
         /// The consent basis recorded for scans without `ConsentText=`.
         public static let defaultConsentText: LocalizedText = "Badge scanned at the booth"
 
@@ -169,18 +179,22 @@ public struct LeaddConfig: Sendable, Hashable {
         /// `ConsentText=` (localisable): the basis recorded with a scanned lead's consent.
         /// Default: "Badge scanned at the booth".
         public var consentText: LocalizedText
+        /// `Consent=`. Default: `basis`.
+        public var consent: ConsentMode
 
         /// Creates the section with the documented defaults.
         public init(
             device: String,
             baud: Int = 9600,
             format: Format = .auto,
-            consentText: LocalizedText = defaultConsentText
+            consentText: LocalizedText = defaultConsentText,
+            consent: ConsentMode = .basis
         ) {
             self.device = device
             self.baud = baud
             self.format = format
             self.consentText = consentText
+            self.consent = consent
         }
     }
 
@@ -368,6 +382,10 @@ extension LeaddConfig {
         # The consent basis recorded with scanned leads.
         #ConsentText=Badge scanned at the booth
         #ConsentText[ru]=Бейдж отсканирован на стенде
+        # basis: store each scan at once with ConsentText= as the recorded basis. form: a scan only fills the
+        # on-screen form; the lead is stored when the visitor ticks the form's consent box and submits
+        # (needs a form, TTY= not none, with ConsentRequired=yes).
+        #Consent=basis
 
         [Form]
         # Defaults: the built-in English and Russian texts.

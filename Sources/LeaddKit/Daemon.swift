@@ -166,6 +166,14 @@ public enum Daemon {
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         let syncTrigger = SyncTrigger()
+        // Scanners with Consent=form hand their scans to the form (the config guarantees there is one).
+        var handoff: ScanHandoff?
+        if config.terminal.hasForm, config.serials.contains(where: { $0.consent == .form }) {
+            do { handoff = try ScanHandoff() } catch {
+                writeStandardError("leadd: \(error)\n")
+                return 1
+            }
+        }
         if config.terminal.hasForm {
             let statusPath = dbPath
             let form = FormService(
@@ -183,7 +191,8 @@ public enum Daemon {
                     // A fresh connection: this runs on the form's thread, and connections are not shared.
                     if let s = try? LeadStore(path: statusPath) { notifier.status(statusLine(s)) }
                 },
-                heartbeat: watchdog.map { (interval: $0 / 2, beat: { notifier.watchdog() }) }
+                heartbeat: watchdog.map { (interval: $0 / 2, beat: { notifier.watchdog() }) },
+                handoff: handoff
             )
             // The form ending (quit outside kiosk mode, or EOF on a non-terminal stdin) stops the daemon.
             services.append(
@@ -213,6 +222,7 @@ public enum Daemon {
                 config: config,
                 databasePath: dbPath,
                 logger: logger,
+                handoff: handoff,
                 onEvent: { event in
                     guard case .leadCaptured = event else { return }
                     syncTrigger.nudge()

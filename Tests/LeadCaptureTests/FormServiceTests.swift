@@ -66,7 +66,9 @@ final class FormHarness: Sendable {
         columns: Int = 80,
         lines: Int = 24,
         heartbeat: (interval: Duration, beat: @Sendable () -> Void)? = nil,
-        prepareStore: (@Sendable (LeadStore) throws -> Void)? = nil
+        prepareStore: (@Sendable (LeadStore) throws -> Void)? = nil,
+        scanner: LeaddConfig.Serial? = nil,
+        scanEvents: ScanEvents? = nil
     ) throws {
         pty = try PseudoTerminal(columns: columns, lines: lines)
         directory = NSTemporaryDirectory() + "leadd-form-\(UUID().uuidString)"
@@ -87,8 +89,10 @@ final class FormHarness: Sendable {
             baud: 115_200
         )
         config.staff.pin = pin
+        if let scanner { config.serials = [scanner] }
         let logger = Logger(label: "leadd.form.test", factory: { _ in SwiftLogNoOpLogHandler() })
         let events = self.events
+        let handoff = scanner == nil ? nil : try ScanHandoff()
         var service = FormService(
             config: config,
             databasePath: databasePath,
@@ -96,15 +100,25 @@ final class FormHarness: Sendable {
             term: term,
             onReady: { events.ready() },
             onEvent: { events.append($0) },
-            heartbeat: heartbeat
+            heartbeat: heartbeat,
+            handoff: handoff
         )
         if let prepareStore { service = service.preparingStore(prepareStore) }
-        let group = ServiceGroup(
-            configuration: ServiceGroupConfiguration(
-                services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
-                logger: logger
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)
+        ]
+        if let scanner {
+            let service = ScannerService(
+                serial: scanner,
+                config: config,
+                databasePath: databasePath,
+                logger: logger,
+                handoff: handoff,
+                onEvent: { scanEvents?.append($0) }
             )
-        )
+            services.append(.init(service: service))
+        }
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: services, logger: logger))
         self.group = group
         task = Task { try await group.run() }
     }

@@ -9,6 +9,7 @@ import Testing
 struct ScannerIntakeTests {
     private func withIntake(
         format: LeaddConfig.Serial.Format = .auto,
+        consent: LeaddConfig.Serial.ConsentMode = .basis,
         attendees: [(badgeID: String, fields: [String: String])] = [],
         _ body: (inout ScannerIntake, LeadStore) throws -> Void
     ) throws {
@@ -21,7 +22,8 @@ struct ScannerIntakeTests {
             LeaddConfig.Serial(
                 device: "/dev/ttyACM0",
                 format: format,
-                consentText: LocalizedText("Badge scanned", translations: ["ru": "Бейдж отсканирован"])
+                consentText: LocalizedText("Badge scanned", translations: ["ru": "Бейдж отсканирован"]),
+                consent: consent
             )
         ]
         var intake = ScannerIntake(serial: config.serials[0], config: config)
@@ -111,5 +113,91 @@ struct ScannerIntakeTests {
             let stored = try store.status().leads
             #expect(stored == 0)
         }
+    }
+
+    @Test func withConsentOnTheFormAScanIsHandedOverLookedUpAndCleanedButNotStored() throws {
+        let attendee = (badgeID: "B-77", fields: ["first_name": "Ann", "email": "ann@example.com"])
+        try withIntake(consent: .form, attendees: [attendee]) { intake, store in
+            guard
+                case .forConsent(let scan, let dropped) = intake.take(
+                    Array("B-77\r".utf8),
+                    store: store,
+                    readAt: 5,
+                    now: .now()
+                )
+            else {
+                Issue.record("not handed to the form")
+                return
+            }
+            #expect(
+                scan
+                    == ScanHandoff.Scan(
+                        fields: attendee.fields,
+                        badgeID: "B-77",
+                        notes: "",
+                        device: "/dev/ttyACM0",
+                        readAt: 5
+                    )
+            )
+            #expect(dropped.isEmpty)
+            let card = Array("first_name=Bob\u{1B}[2J;email=BOB@example.com;phone=12".utf8)
+            guard
+                case .forConsent(let cleaned, let droppedFields) = intake.take(
+                    card,
+                    store: store,
+                    readAt: 10,
+                    now: .now()
+                )
+            else {
+                Issue.record("not handed to the form")
+                return
+            }
+            #expect(cleaned.fields["email"] == "bob@example.com")
+            #expect(cleaned.fields["first_name"]?.contains("\u{1B}") == false)
+            #expect(droppedFields.map(\.field) == ["phone"])
+            // The double-read filter still applies; garbage is still dropped; nothing reached the database.
+            #expect(reason(intake.take(card, store: store, readAt: 20, now: .now())) == "double read")
+            #expect(
+                reason(intake.take(Array(#"{"company":"Acme"}"#.utf8), store: store, readAt: 30, now: .now()))
+                    == "no usable identity"
+            )
+            let stored = try store.status().leads
+            #expect(stored == 0)
+        }
+    }
+}
+
+@Suite struct ScanHandoffTests {
+    private func scan(_ name: String, readAt: Int64) -> ScanHandoff.Scan {
+        ScanHandoff.Scan(fields: ["first_name": name], badgeID: nil, notes: "", device: "/dev/scanner", readAt: readAt)
+    }
+
+    @Test func theFormGetsTheNewestFreshScanAndTheRestAreForgotten() throws {
+        let handoff = try ScanHandoff()
+        #expect(handoff.take(now: 0).scan == nil)
+        handoff.post(scan("Ann", readAt: 1000))
+        handoff.post(scan("Bob", readAt: 2000))
+        var fds = [pollfd(fd: handoff.readFD, events: Int16(POLLIN), revents: 0)]
+        #expect(poll(&fds, 1, 0) == 1, "a posted scan wakes the form's poll")
+        let taken = handoff.take(now: 3000)
+        #expect(taken.scan?.fields["first_name"] == "Bob")
+        #expect(taken.discarded == 1)
+        fds[0].revents = 0
+        #expect(poll(&fds, 1, 0) == 0, "taking drains the wake-up")
+        #expect(handoff.take(now: 3000).scan == nil)
+        // A scan nobody looked at for longer than the limit is not shown to whoever stands there now.
+        handoff.post(scan("Cid", readAt: 10_000))
+        let stale = handoff.take(now: 10_000 + ScanHandoff.maximumAgeMilliseconds + 1)
+        #expect(stale.scan == nil && stale.discarded == 1)
+    }
+
+    @Test func aFullQueueDropsTheOldestScans() throws {
+        let handoff = try ScanHandoff()
+        var pushedOut = 0
+        for i in 0..<(ScanHandoff.capacity + 3) { pushedOut += handoff.post(scan("V\(i)", readAt: Int64(i))) }
+        #expect(pushedOut == 3)
+        let taken = handoff.take(now: 100)
+        #expect(taken.scan?.fields["first_name"] == "V\(ScanHandoff.capacity + 2)")
+        #expect(taken.discarded == ScanHandoff.capacity - 1)
     }
 }

@@ -839,3 +839,31 @@ private struct TemporaryDirectory {
         #expect(error.message.contains("UTF-8"))
     }
 }
+
+@Suite struct SerialConsentConfigTests {
+    @Test func consentDefaultsToTheRecordedBasisAndFormIsAccepted() throws {
+        let basis = try parse("[Kiosk]\nEvent=e\n[Serial]\nDevice=/dev/ttyACM0\n")
+        #expect(basis.serials[0].consent == .basis)
+        let form = try parse(
+            "[Kiosk]\nEvent=e\n[Terminal]\nTTY=/dev/tty1\n[Serial]\nDevice=/dev/ttyACM0\nConsent=Form\n"
+        )
+        #expect(form.serials[0].consent == .form)
+    }
+
+    @Test(arguments: [
+        ("[Kiosk]\nEvent=e\n[Serial]\nDevice=/dev/ttyACM0\nConsent=maybe\n", 5, "unknown value"),
+        ("[Kiosk]\nEvent=e\n[Terminal]\nTTY=none\n[Serial]\nDevice=/dev/ttyACM0\nConsent=form\n", 7, "TTY= is none"),
+        (
+            "[Kiosk]\nEvent=e\n[Form]\nConsentRequired=no\n[Serial]\nDevice=/dev/ttyACM0\nConsent=form\n", 7,
+            "ConsentRequired= is no"
+        ),
+    ])
+    func consentErrorsNameTheLineAndKey(text: String, line: Int, message: String) throws {
+        let error = try #require(parseError(text))
+        #expect(error.file == mainFile)
+        #expect(error.line == line)
+        #expect(error.section == "Serial")
+        #expect(error.key == "Consent")
+        #expect(error.message.contains(message), "\(error.message)")
+    }
+}

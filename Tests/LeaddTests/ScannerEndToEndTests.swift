@@ -338,4 +338,40 @@ private func email(_ lead: [String: Any]) -> String? { fields(lead)["email"] }
         #expect(await scanner.waitFor { try scanner.leads().contains { email($0) == "back@example.com" } })
         #expect(scanner.daemon.terminate() == 0)
     }
+
+    @Test func withConsentOnTheFormAScanWaitsForTheVisitorsTickOnTheKioskForm() async throws {
+        let socat = try SocatScanner()
+        let pty = try PseudoTerminal()
+        defer { pty.close() }
+        let daemon = try Daemon(
+            tty: pty.slavePath,
+            term: "xterm",
+            extraConfig: "[Serial]\nDevice=\(socat.scannerPath)\nBaud=19200\nConsent=form\n"
+        )
+        #expect(daemon.notify.waitFor(line: "READY=1") != nil)
+        #expect(await pty.waitForScreen(containing: "Submit"))
+        let ctl = { (args: [String]) throws -> [[String: Any]] in
+            let (out, status) = try daemon.leadctl(["list", "--json"] + args)
+            #expect(status == 0)
+            let object = try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any]
+            return object?["leads"] as? [[String: Any]] ?? []
+        }
+        // Scanned until the device is open (the first write may come before leadd opened it).
+        var shown = false
+        for _ in 0..<20 where !shown {
+            socat.write(Self.vcard)
+            shown = await pty.waitForScreen(timeout: .milliseconds(500)) { $0.contains("anna@example.ru") }
+        }
+        #expect(shown, "\(pty.screenText)")
+        #expect(pty.screenText.contains("Badge read"))
+        #expect(try ctl([]).isEmpty, "nothing is stored before the visitor consents")
+        pty.type(" \t\r")
+        #expect(await pty.waitForScreen(containing: "Thank you, Anna!"))
+        let leads = try ctl([])
+        #expect(leads.count == 1)
+        #expect(leads.first?["channel"] as? String == "scanner")
+        #expect(leads.first?["device"] as? String == socat.scannerPath)
+        #expect((leads.first?["consent"] as? [String: Any])?["given"] as? Bool == true)
+        #expect(daemon.terminate() == 0)
+    }
 }
