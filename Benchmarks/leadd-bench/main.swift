@@ -14,6 +14,10 @@ let workDir =
     ProcessInfo.processInfo.environment["BENCH_DIR"] ?? FileManager.default.currentDirectoryPath + "/.build/bench-data"
 let exportCount = Int(ProcessInfo.processInfo.environment["BENCH_LEADS"] ?? "") ?? 1_000_000
 let captureCount = Int(ProcessInfo.processInfo.environment["BENCH_CAPTURES"] ?? "") ?? 400
+/// `BENCH_ONLY=capture,bulk,daemon,drain,scan`: run only those sections (default: all). `bulk` is the import and
+/// the export; `daemon` needs `bulk`'s database.
+let onlySections = Set((ProcessInfo.processInfo.environment["BENCH_ONLY"] ?? "").split(separator: ",").map(String.init))
+func wanted(_ section: String) -> Bool { onlySections.isEmpty || onlySections.contains(section) }
 
 try? FileManager.default.removeItem(atPath: workDir)
 try FileManager.default.createDirectory(atPath: workDir, withIntermediateDirectories: true)
@@ -98,7 +102,7 @@ func makeLead(_ i: Int, at time: Timestamp) -> Lead {
 //    Two baselines through the raw C API, each one autocommit INSERT: the same lead row into a copy of leadd's
 //    own schema (the row a capture writes, with its indexes — the bar's ratio), and a row into a minimal table
 //    (printed for reference). leadd's capture additionally checks dedup and queues a delivery for one sink.
-do {
+if wanted("capture") {
     let form = FormSpec.default
     let storePath = workDir + "/capture.sqlite3"
     let store = try LeadStore(path: storePath)
@@ -192,7 +196,7 @@ do {
 
 // 2. Bulk import of a JSON Lines export, through the release leadctl.
 let jsonlPath = workDir + "/leads.jsonl"
-do {
+if wanted("bulk") {
     let t0 = now()
     var out = [UInt8]()
     out.reserveCapacity(1 << 20)
@@ -218,7 +222,7 @@ do {
     print("generated \(exportCount) leads as JSON Lines in \(fmt(now() - t0, 1)) s")
 }
 let dbPath = workDir + "/bulk.sqlite3"
-do {
+if wanted("bulk") {
     let r = spawn(leadctlPath, ["--db", dbPath, "import", jsonlPath], stdout: "/dev/null")
     precondition(r.status == 0, "leadctl import failed")
     let rate = Double(exportCount) / r.seconds
@@ -256,7 +260,7 @@ do {
 }
 
 // 3. Export of the imported leads to CSV, through the release leadctl, vs the sqlite3 tool.
-do {
+if wanted("bulk") {
     let csvPath = workDir + "/leads.csv"
     let r = spawn(leadctlPath, ["--db", dbPath, "export", "--format", "csv", "--out", csvPath])
     precondition(r.status == 0, "leadctl export failed")
@@ -285,7 +289,7 @@ do {
 }
 // 4–6. The daemon: start to READY=1 with the bulk database, idle cost with the form on screen, binary size.
 let leaddPath = URL(fileURLWithPath: leadctlPath).deletingLastPathComponent().appendingPathComponent("leadd").path
-if FileManager.default.isExecutableFile(atPath: leaddPath) {
+if wanted("daemon"), FileManager.default.isExecutableFile(atPath: leaddPath) {
     let notifyPath = workDir + "/notify.sock"
     let notify = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
     var addr = sockaddr_un()
@@ -368,7 +372,7 @@ if FileManager.default.isExecutableFile(atPath: leaddPath) {
     close(master)
     close(notify)
     print("")
-} else {
+} else if wanted("daemon") {
     print("leadd not built beside leadctl: start-up and idle figures skipped")
     print("")
 }
@@ -381,7 +385,7 @@ if let stripped = ProcessInfo.processInfo.environment["BENCH_STRIPPED_LEADD"],
 }
 // 7. Sync drain: 100 000 queued leads to the loopback reference receiver, by the release `leadctl sync` (the
 // engine leadd runs, default batch size) and by a minimal Python baseline (sqlite3 + http.client, batch 100).
-do {
+if wanted("drain") {
     let drainCount = Int(ProcessInfo.processInfo.environment["BENCH_DRAIN"] ?? "") ?? 100_000
     let drainDir = workDir + "/drain"
     try FileManager.default.createDirectory(atPath: drainDir, withIntermediateDirectories: true)
@@ -453,7 +457,7 @@ do {
 // pty that the scanner service reads in this process (its own thread and store connection, WAL,
 // synchronous=FULL), from the write to the committed-lead event, beside write+fsync of a 4 KiB file in the same
 // directory, interleaved in blocks so that disk drift hits both alike.
-do {
+if wanted("scan") {
     let env = ProcessInfo.processInfo.environment
     func percentile(_ xs: [Double], _ p: Double) -> Double {
         let s = xs.sorted()

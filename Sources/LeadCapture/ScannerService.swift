@@ -27,6 +27,8 @@ import Musl
 /// - A bare badge id read within 0.5 s of dropped data, or (with `Format=auto`) one shorter than 4 characters
 ///   that the attendee list does not know, is dropped too: random bytes are full of short letter-and-digit
 ///   runs between their line breaks, and none of them may become a lead.
+/// - A one-line record without its line end (a scanner set up without a suffix) is complete after 0.3 s of
+///   silence; a vCard still needs its `END:VCARD` (2 s of silence inside one drops it as cut off).
 /// - Garbage, invalid UTF-8, over-long records, cut-off vCards and cards with nobody in them are dropped,
 ///   logged with a reason (a few per second; the rest summed up) and counted per reason and day in the
 ///   database, where `leadctl status` reads them together with whether the device is connected.
@@ -70,8 +72,10 @@ public struct ScannerService: Service {
         var now: @Sendable () -> Timestamp = { .now() }
         /// Monotonic milliseconds for the double-read window (tests move it on instead of sleeping).
         var readClock: @Sendable () -> Int64 = { monotonicMilliseconds() }
-        /// Silence after which a record without its end is reported as cut off.
+        /// Silence after which a vCard without its `END:VCARD` is reported as cut off.
         var silenceMilliseconds: Int64 = 2000
+        /// Silence after which a one-line record without its line end is taken as complete.
+        var lineSilenceMilliseconds: Int64 = 300
         /// How often dropped-record counts are written to the database at most.
         var flushMilliseconds: Int64 = 1000
         var initialBackoffMilliseconds: Int64 = 500

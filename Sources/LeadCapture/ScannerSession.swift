@@ -24,6 +24,8 @@ final class ScannerSession {
 
     /// When the framer is to be finished for silence: set by input, cleared by the finish.
     private var silenceDeadline: Int64?
+    /// When bytes last came (the read clock).
+    private var lastReadAt: Int64 = 0
     /// Drop counts not yet written to the database, and when they are due.
     private var pendingDrops: [String: Int] = [:]
     private var flushDeadline: Int64?
@@ -34,9 +36,13 @@ final class ScannerSession {
     /// The last state written to the database, so that a retry loop writes only changes.
     private var recordedState: (connected: Bool, error: String?)?
     private var storeFailureLogged = false
-    /// The scanner's connection checkpoints the WAL itself, after reporting a commit rather than inside it.
+    /// The scanner's connection checkpoints the WAL itself (never inside a commit): once the line has been quiet
+    /// for ``checkpointQuietMilliseconds`` after a capture, so a checkpoint never delays a waiting scan — or,
+    /// under a stream of scans that never pauses, after ``capturesPerCheckpoint`` captures.
     private var capturesSinceCheckpoint = 0
-    private static let capturesPerCheckpoint = 100
+    private var checkpointDeadline: Int64?
+    private static let capturesPerCheckpoint = 1000
+    static let checkpointQuietMilliseconds: Int64 = 1000
 
     private var devicePath: String { settings.serial.device }
 
@@ -107,7 +113,9 @@ final class ScannerSession {
     /// One wait for bytes, a timer or a shutdown, and what follows. Returns why the device is gone, if it is.
     private func step(_ device: ScannerDevice) -> String? {
         let now = monotonicMilliseconds()
-        let timeout = [silenceDeadline, flushDeadline].compactMap { $0 }.min().map { Int32(clamping: max(0, $0 - now)) }
+        let timeout = [silenceDeadline, flushDeadline, checkpointDeadline].compactMap { $0 }.min().map {
+            Int32(clamping: max(0, $0 - now))
+        }
         var fds = [
             pollfd(fd: device.fd, events: Int16(POLLIN), revents: 0),
             pollfd(fd: wake.readFD, events: Int16(POLLIN), revents: 0),
@@ -137,8 +145,14 @@ final class ScannerSession {
             switch device.read(into: &buffer) {
             case .bytes(let n):
                 total += n
+                lastReadAt = settings.readClock()
                 handle(framer.push(buffer[0..<n]))
-                silenceDeadline = monotonicMilliseconds() + settings.silenceMilliseconds
+                let now = monotonicMilliseconds()
+                // A vCard's lines may trickle in; a one-line record is sent in one go, so a short silence
+                // after it ends it (scanners set up without a line-end suffix).
+                let silence = framer.isInsideVCard ? settings.silenceMilliseconds : settings.lineSilenceMilliseconds
+                silenceDeadline = now + silence
+                if checkpointDeadline != nil { checkpointDeadline = now + Self.checkpointQuietMilliseconds }
             case .wouldBlock:
                 return nil
             case .ended(let reason):
@@ -152,9 +166,19 @@ final class ScannerSession {
         let now = monotonicMilliseconds()
         if let due = silenceDeadline, now >= due {
             silenceDeadline = nil
-            handle(framer.finish())
+            // Judged as of its last byte: a tail of garbage does not escape the garbage rules by waiting.
+            handle(framer.finish(acceptingUnterminatedLine: true), readAt: lastReadAt)
         }
         if let due = flushDeadline, now >= due { flushDrops() }
+        if let due = checkpointDeadline, now >= due { checkpoint() }
+    }
+
+    private func checkpoint() {
+        checkpointDeadline = nil
+        capturesSinceCheckpoint = 0
+        do { try store?.checkpoint() } catch {
+            logger.warning("WAL checkpoint failed", metadata: ["error": "\(error)"])
+        }
     }
 
     /// Waits `milliseconds` (a backoff) for a shutdown; pending counts are written first.
@@ -175,29 +199,31 @@ final class ScannerSession {
         device?.close()
         device = nil
         flushDrops()
+        if checkpointDeadline != nil { checkpoint() }
         recordState(connected: false, error: "leadd stopped")
         store = nil
     }
 
     // MARK: - Records
 
-    private func handle(_ frames: [ScannerFrame]) {
+    /// - Parameter readAt: When the records' bytes were read (monotonic ms); nil: now.
+    private func handle(_ frames: [ScannerFrame], readAt: Int64? = nil) {
         for frame in frames {
             switch frame {
             case .dropped(let reason, let bytes):
                 drop(reason, detail: "\(bytes) bytes")
             case .record(let bytes):
-                take(bytes)
+                take(bytes, readAt: readAt ?? settings.readClock())
             }
         }
     }
 
-    private func take(_ record: [UInt8]) {
+    private func take(_ record: [UInt8], readAt: Int64) {
         guard let store else {
             drop(ScannerIntake.Reason.notStored, detail: "the database is not open")
             return
         }
-        switch intake.take(record, store: store, readAt: settings.readClock(), now: settings.now()) {
+        switch intake.take(record, store: store, readAt: readAt, now: settings.now()) {
         case .captured(let lead, let unresolved, let droppedFields):
             // Committed: report first (a scanner may beep now), then log.
             settings.onEvent(.leadCaptured(id: lead.id, duplicateOf: lead.duplicateOf, unresolved: unresolved))
@@ -211,10 +237,9 @@ final class ScannerSession {
             logger.info("Lead captured", metadata: metadata)
             capturesSinceCheckpoint += 1
             if capturesSinceCheckpoint >= Self.capturesPerCheckpoint {
-                capturesSinceCheckpoint = 0
-                do { try store.checkpoint() } catch {
-                    logger.warning("WAL checkpoint failed", metadata: ["error": "\(error)"])
-                }
+                checkpoint()
+            } else {
+                checkpointDeadline = monotonicMilliseconds() + Self.checkpointQuietMilliseconds
             }
         case .forConsent(let scan, let droppedFields):
             guard let handoff = settings.handoff else {

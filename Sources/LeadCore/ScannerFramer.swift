@@ -83,18 +83,25 @@ public struct ScannerFramer: Sendable {
         }
     }
 
-    /// Ends the stream (end of file, device unplugged, long silence): a record without its line end, or a
-    /// vCard without its `END:VCARD`, is dropped with a reason. The framer is then empty and can be reused.
+    /// Ends the stream (end of file, device unplugged, silence): a record without its line end, or a vCard
+    /// without its `END:VCARD`, is dropped with a reason. The framer is then empty and can be reused.
     ///
     /// A last line that is `END:VCARD` completes its vCard even without a line end.
-    public mutating func finish() -> [ScannerFrame] {
+    ///
+    /// - Parameter acceptingUnterminatedLine: A one-line record without its line end is a complete record (a
+    ///   scanner set up without a suffix, followed by silence), not a cut-off one. A vCard still needs its end.
+    public mutating func finish(acceptingUnterminatedLine: Bool = false) -> [ScannerFrame] {
         var frames: [ScannerFrame] = []
         switch mode {
         case .lines:
             if lineLength > maxRecordBytes {
                 frames.append(.dropped(reason: lineTooLong, bytes: lineLength))
             } else if lineLength > 0 && !Self.isBlank(line) {
-                frames.append(.dropped(reason: "record cut off", bytes: lineLength))
+                if acceptingUnterminatedLine, !Self.isMarker(line, "BEGIN:VCARD") {
+                    endLine(into: &frames)
+                } else {
+                    frames.append(.dropped(reason: "record cut off", bytes: lineLength))
+                }
             }
         case .vcard:
             if lineLength > 0 && Self.isMarker(line, "END:VCARD") {
@@ -114,6 +121,9 @@ public struct ScannerFramer: Sendable {
         discarded = 0
         return frames
     }
+
+    /// Whether a vCard is open: its lines may come slowly, so the reader waits longer before giving up on it.
+    public var isInsideVCard: Bool { mode != .lines }
 
     /// The bytes of storage the framer holds (for tests of its memory bound).
     var heldCapacity: Int { line.capacity + vcard.capacity }

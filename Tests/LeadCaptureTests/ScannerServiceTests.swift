@@ -453,15 +453,39 @@ enum Scans {
         try await harness.stop()
     }
 
-    @Test func aRecordWithoutItsLineEndIsDroppedAfterSilence() async throws {
+    @Test func aRecordWithoutItsLineEndIsTakenAfterAShortSilenceButAVCardIsNot() async throws {
         let harness = try ScannerHarness(silenceMilliseconds: 200)
         #expect(await harness.waitUntilConnected())
+        // A scanner set up without a suffix: each scan is complete once the line goes quiet.
         harness.write("A-10042")
-        #expect(await harness.events.wait { $0.drops == ["record cut off"] })
+        #expect(await harness.events.waitForCaptures(1))
+        harness.clock.advance(milliseconds: 1000)
+        harness.write(#"{"first_name":"Olga","email":"olga@example.ru"}"#)
+        #expect(await harness.events.waitForCaptures(2))
+        // A vCard without END:VCARD stays cut off.
+        harness.clock.advance(milliseconds: 1000)
+        harness.write("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Half Card")
+        #expect(await harness.events.wait { $0.drops == ["vcard cut off"] })
         harness.clock.advance(milliseconds: 1000)
         harness.write("A-10043\r\n")
+        #expect(await harness.events.waitForCaptures(3))
+        let badges = try harness.leads().compactMap(\.badgeID).sorted()
+        #expect(badges == ["A-10042", "A-10043"])
+        #expect(try harness.leads().contains { $0.fields["email"] == "olga@example.ru" })
+        #expect(try harness.leads().count == 3)
+        try await harness.stop()
+    }
+
+    @Test func anUnterminatedTailOfGarbageIsNotTakenForABadge() async throws {
+        let harness = try ScannerHarness()
+        #expect(await harness.waitUntilConnected())
+        // Binary noise whose last bytes look like a badge id, then silence.
+        harness.write([0x00, 0xFF, 0xFE, 0x01, 0x0A, 0x9C, 0x80, 0x0D] + Array("QX7Z9K".utf8))
+        #expect(await harness.events.wait { $0.drops.contains("badge id next to garbage") })
+        harness.clock.advance(milliseconds: 3000)
+        harness.write(Scans.badge)
         #expect(await harness.events.waitForCaptures(1))
-        #expect(try harness.leads().map(\.badgeID) == ["A-10043"])
+        #expect(try harness.leads().map(\.badgeID) == ["A-10042"])
         try await harness.stop()
     }
 
@@ -471,6 +495,26 @@ enum Scans {
         harness.write(#"{"first_name":"Anna","email":"anna@example.ru","phone":"12","interest":"nonsense"}"# + "\r\n")
         #expect(await harness.events.waitForCaptures(1))
         #expect(try harness.leads().first?.fields == ["first_name": "Anna", "email": "anna@example.ru"])
+        try await harness.stop()
+    }
+
+    @Test func theWALIsCheckpointedOnceTheLineIsQuietNotInsideTheScan() async throws {
+        let harness = try ScannerHarness()
+        #expect(await harness.waitUntilConnected())
+        harness.write(Scans.mecard)
+        #expect(await harness.events.waitForCaptures(1))
+        // The main database file alone (no -wal) holds the lead only after the scanner's own checkpoint.
+        let copy = harness.directory + "/main-file-only.sqlite3"
+        let quiet = Duration.milliseconds(ScannerSession.checkpointQuietMilliseconds)
+        let deadline = ContinuousClock.now + quiet * 5
+        var inMainFile = 0
+        while ContinuousClock.now < deadline, inMainFile == 0 {
+            try? await Task.sleep(for: .milliseconds(100))
+            try? FileManager.default.removeItem(atPath: copy)
+            try FileManager.default.copyItem(atPath: harness.databasePath, toPath: copy)
+            inMainFile = try LeadStore(path: copy).list(LeadFilter(limit: 10)).count
+        }
+        #expect(inMainFile == 1)
         try await harness.stop()
     }
 

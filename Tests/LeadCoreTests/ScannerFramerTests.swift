@@ -258,3 +258,22 @@ private func repeats(_ filter: inout DuplicateScanFilter, _ reads: [([UInt8], In
     var custom = DuplicateScanFilter(window: 500)
     #expect(repeats(&custom, [(a, 0), (a, 499), (a, 1000)]) == [false, true, false])
 }
+
+@Test func anUnterminatedLineIsARecordWhenSilenceEndsItButAnOpenVCardIsNot() {
+    var framer = ScannerFramer(maxRecordBytes: 64)
+    #expect(framer.push(bytes("A-1\nA-2")) == [record("A-1")])
+    #expect(!framer.isInsideVCard)
+    #expect(framer.finish(acceptingUnterminatedLine: true) == [record("A-2")])
+    #expect(framer.push(bytes("BEGIN:VCARD\nFN:A")).isEmpty)
+    #expect(framer.isInsideVCard)
+    #expect(framer.finish(acceptingUnterminatedLine: true) == [.dropped(reason: "vcard cut off", bytes: 17)])
+    #expect(framer.push(bytes("BEGIN:VCARD")).isEmpty)
+    #expect(
+        framer.finish(acceptingUnterminatedLine: true) == [.dropped(reason: "record cut off", bytes: 11)],
+        "a lone BEGIN:VCARD is the start of a card, not a record"
+    )
+    #expect(framer.push(bytes(String(repeating: "x", count: 65))).isEmpty)
+    #expect(
+        framer.finish(acceptingUnterminatedLine: true) == [.dropped(reason: "line longer than 64 bytes", bytes: 65)]
+    )
+}
