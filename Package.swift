@@ -21,7 +21,12 @@ let package = Package(
         // System C libraries (Debian -dev packages; present on Raspberry Pi OS).
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
-        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // libcurl is loaded with dlopen on first use (Sources/CCurl/loader.c), not linked: only its headers are
+        // needed to build (libcurl4-openssl-dev), and libcurl4 at run time only for network sinks.
+        .target(name: "CCurl", linkerSettings: [.linkedLibrary("dl")]),
+        // HMAC-SHA256 from libcrypto, loaded the same way (Sources/CCrypto/loader.c); COpenSSL, which links
+        // libcrypto, is for the tests' independent reference implementations only.
+        .target(name: "CCrypto", linkerSettings: [.linkedLibrary("dl")]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // ncursesw.pc adds -D_XOPEN_SOURCE flags SwiftPM rejects; the headers are in /usr/include anyway.
         .systemLibrary(name: "CNcurses", providers: [.apt(["libncurses-dev"])]),
@@ -57,7 +62,7 @@ let package = Package(
         .target(
             name: "LeadSync",
             dependencies: [
-                "LeadCore", "LeadStore", "CCurl", "COpenSSL",
+                "LeadCore", "LeadStore", "CCurl", "CCrypto",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -100,7 +105,7 @@ let package = Package(
         .testTarget(name: "LeadCtlTests", dependencies: ["LeadCtlKit", "LeadCore", "LeadStore", "leadctl"]),
         .testTarget(
             name: "SystemLibraryTests",
-            dependencies: ["CSQLite", "CSystemd", "CCurl", "COpenSSL", "CNcurses"]
+            dependencies: ["CSQLite", "CSystemd", "CCurl", "CCrypto", "COpenSSL", "CNcurses"]
         ),
     ]
 )

@@ -109,8 +109,12 @@ public final class CurlTransport {
     private let cancel: CancellationFlag
     private let collector: Collector
 
-    /// libcurl's global state, set up once before the first handle (thread-safe in libcurl ≥ 7.84).
-    private static let global: Bool = curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
+    /// libcurl loaded (`dlopen`, first use only: a kiosk without network sinks never maps it) and its global
+    /// state set up, once before the first handle (thread-safe in libcurl ≥ 7.84); nil, or why not.
+    private static let unavailable: String? = {
+        if let problem = CCurl_load() { return String(cString: problem) }
+        return CCurl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK ? nil : "curl_global_init failed"
+    }()
 
     public init(settings: TransportSettings, cancel: CancellationFlag) throws(SyncError) {
         guard let (scheme, host) = TransportSettings.split(settings.url), scheme == "https" || scheme == "http" else {
@@ -123,11 +127,14 @@ public final class CurlTransport {
                 "plain http:// only to loopback; use https:// or set AllowInsecure=yes"
             )
         }
-        guard CurlTransport.global, let handle = curl_easy_init() else {
+        if let problem = CurlTransport.unavailable {
+            throw SyncError(.transport, "libcurl is not available (install libcurl4): \(problem)")
+        }
+        guard let handle = CCurl_easy_init() else {
             throw SyncError(.transport, "libcurl could not be initialised")
         }
-        guard let multi = curl_multi_init() else {
-            curl_easy_cleanup(handle)
+        guard let multi = CCurl_multi_init() else {
+            CCurl_easy_cleanup(handle)
             throw SyncError(.transport, "libcurl could not be initialised")
         }
         self.handle = handle
@@ -168,10 +175,10 @@ public final class CurlTransport {
     }
 
     deinit {
-        if inFlight { _ = curl_multi_remove_handle(multi, handle) }
-        curl_multi_cleanup(multi)
-        curl_easy_cleanup(handle)
-        curl_slist_free_all(headerList)
+        if inFlight { _ = CCurl_multi_remove_handle(multi, handle) }
+        CCurl_multi_cleanup(multi)
+        CCurl_easy_cleanup(handle)
+        CCurl_slist_free_all(headerList)
         bodyCopy?.deallocate()
     }
 
@@ -191,8 +198,8 @@ public final class CurlTransport {
         var list: UnsafeMutablePointer<curl_slist>?
         // An empty `Expect:` stops libcurl from waiting for `100 Continue` before a large body.
         for line in headers + ["Expect:"] {
-            guard let next = curl_slist_append(list, line) else {
-                curl_slist_free_all(list)
+            guard let next = CCurl_slist_append(list, line) else {
+                CCurl_slist_free_all(list)
                 startFailure = TransportFailure(message: "out of memory", ambiguous: false, cancelled: false)
                 return
             }
@@ -206,13 +213,13 @@ public final class CurlTransport {
         _ = CCurl_setopt_ptr(handle, CURLOPT_HTTPHEADER, list)
         _ = CCurl_setopt_off_t(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
         _ = CCurl_setopt_ptr(handle, CURLOPT_POSTFIELDS, copy.baseAddress)
-        guard curl_multi_add_handle(multi, handle) == CURLM_OK else {
+        guard CCurl_multi_add_handle(multi, handle) == CURLM_OK else {
             startFailure = TransportFailure(message: "libcurl refused the request", ambiguous: false, cancelled: false)
             return
         }
         inFlight = true
         var running: Int32 = 0
-        _ = curl_multi_perform(multi, &running)
+        _ = CCurl_multi_perform(multi, &running)
     }
 
     /// Waits for the answer to the request ``start(headers:body:)`` began (at most the timeout).
@@ -220,7 +227,7 @@ public final class CurlTransport {
         defer {
             _ = CCurl_setopt_ptr(handle, CURLOPT_POSTFIELDS, nil)
             _ = CCurl_setopt_ptr(handle, CURLOPT_HTTPHEADER, nil)
-            curl_slist_free_all(headerList)
+            CCurl_slist_free_all(headerList)
             headerList = nil
             bodyCopy?.deallocate()
             bodyCopy = nil
@@ -229,14 +236,14 @@ public final class CurlTransport {
         var code = CURLE_OK
         var running: Int32 = 1
         while running > 0 {
-            if curl_multi_perform(multi, &running) != CURLM_OK { break }
-            if running > 0 { _ = curl_multi_poll(multi, nil, 0, 1000, nil) }
+            if CCurl_multi_perform(multi, &running) != CURLM_OK { break }
+            if running > 0 { _ = CCurl_multi_poll(multi, nil, 0, 1000, nil) }
         }
         var left: Int32 = 0
-        while let message = curl_multi_info_read(multi, &left) {
+        while let message = CCurl_multi_info_read(multi, &left) {
             if message.pointee.msg == CURLMSG_DONE { code = message.pointee.data.result }
         }
-        _ = curl_multi_remove_handle(multi, handle)
+        _ = CCurl_multi_remove_handle(multi, handle)
         inFlight = false
         guard code == CURLE_OK else {
             if cancel.isCancelled {
@@ -261,7 +268,7 @@ public final class CurlTransport {
     }
 
     static func failure(_ code: CURLcode, collector: Collector) -> TransportFailure {
-        let text = curl_easy_strerror(code).map { String(cString: $0) } ?? "error \(code.rawValue)"
+        let text = CCurl_easy_strerror(code).map { String(cString: $0) } ?? "error \(code.rawValue)"
         let reason: String
         var ambiguous = false
         switch code {

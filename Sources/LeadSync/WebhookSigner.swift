@@ -1,4 +1,4 @@
-internal import COpenSSL
+internal import CCrypto
 
 /// Standard Webhooks signing: `v1,` + base64 HMAC-SHA256(key, `{id}.{timestamp}.{body}`), one entry per active
 /// secret (two while a secret is being rotated), space-separated.
@@ -17,9 +17,12 @@ public struct WebhookSigner: Sendable {
 
     /// Signs with each `whsec_<base64>` secret (the `whsec_` prefix may be left out).
     /// - Throws: ``SyncError`` (`.credential`) for an empty list or a secret that is not base64 of 24–64 bytes;
-    ///   the message never repeats the secret.
+    ///   the message never repeats the secret; ``SyncError`` (`.transport`) when libcrypto cannot be loaded.
     public init(secrets: [String]) throws(SyncError) {
         guard !secrets.isEmpty else { throw SyncError(.credential, "no signing secret") }
+        if let problem = WebhookSigner.unavailable {
+            throw SyncError(.transport, "libcrypto is not available (install libssl3): \(problem)")
+        }
         var keys: [[UInt8]] = []
         for (i, secret) in secrets.enumerated() {
             let text = secret.hasPrefix("whsec_") ? secret.dropFirst(6) : Substring(secret)
@@ -47,23 +50,16 @@ public struct WebhookSigner: Sendable {
             .joined(separator: " ")
     }
 
-    /// HMAC-SHA256 by libcrypto.
+    /// libcrypto loaded (`dlopen`, first use only), or why not.
+    static let unavailable: String? = CCrypto_load().map { String(cString: $0) }
+
+    /// HMAC-SHA256 by libcrypto (loaded: ``init(secrets:)`` checked).
     static func hmacSHA256(key: [UInt8], message: [UInt8]) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var length: UInt32 = 0
-        key.withUnsafeBytes { k in
-            message.withUnsafeBytes { m in
-                _ = HMAC(
-                    EVP_sha256(),
-                    k.baseAddress,
-                    Int32(k.count),
-                    m.baseAddress?.assumingMemoryBound(to: UInt8.self),
-                    m.count,
-                    &out,
-                    &length
-                )
-            }
+        var out = [UInt8](repeating: 0, count: 32)
+        let ok = key.withUnsafeBytes { k in
+            message.withUnsafeBytes { m in CCrypto_hmac_sha256(k.baseAddress, k.count, m.baseAddress, m.count, &out) }
         }
-        return Array(out.prefix(Int(length)))
+        precondition(ok == 1, "HMAC-SHA256 failed")
+        return out
     }
 }
