@@ -654,4 +654,5 @@ if wanted("scan") {
     )
     print("")
 }
-try? FileManager.default.removeItem(atPath: workDir)
+// BENCH_KEEP=1 keeps the generated files and databases (to profile one step by hand).
+if ProcessInfo.processInfo.environment["BENCH_KEEP"] == nil { try? FileManager.default.removeItem(atPath: workDir) }
