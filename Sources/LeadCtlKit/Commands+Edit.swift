@@ -21,7 +21,7 @@ struct Add: LeadCtlSubcommand {
     }
 
     func run() throws {
-        let ctx = try open()
+        let ctx = try open(create: true)
         var raw: [String: String] = [:]
         for a in assignments {
             guard let eq = a.firstIndex(of: "="), eq != a.startIndex else {

@@ -124,7 +124,7 @@ struct Attendees: ParsableCommand {
         @Argument(help: "The CSV file; its header names the columns.") var file: String
 
         func run() throws {
-            let ctx = try open()
+            let ctx = try open(create: true)
             let input = try InputFile(path: file)
             var reader = CSVReader(chunks: { try input.read() })
             guard let header = try reader.nextRecord() else { throw CLIError.failure("\(file): empty file") }

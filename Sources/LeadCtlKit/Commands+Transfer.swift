@@ -72,7 +72,7 @@ struct Import: LeadCtlSubcommand {
     @Argument(help: "The file (.jsonl or .csv).") var file: String
 
     func run() throws {
-        let ctx = try open()
+        let ctx = try open(create: true)
         let isJSON = try InputFile.firstByte(of: file) == UInt8(ascii: "{")
         var progress = Progress("Imported")
         let records: AnySequence<PreparedLead>

@@ -20,14 +20,21 @@ struct Context {
     var form: FormSpec { config.form }
     var fieldNames: [String] { config.form.fields.map(\.name) }
 
-    init(root: LeadCtl, readOnly: Bool) throws {
+    init(root: LeadCtl, readOnly: Bool, create: Bool = false) throws {
         (config, configPath, databasePath) = try Context.resolve(root: root)
+        if !create && access(databasePath, F_OK) != 0 {
+            throw CLIError.failure(Context.noDatabase(databasePath))
+        }
         do {
             store = try LeadStore(path: databasePath, readOnly: readOnly)
         } catch let e as StoreError where e.code == .cantOpen && readOnly {
-            throw CLIError.failure("\(databasePath): no database here yet (nothing captured?)")
+            throw CLIError.failure(Context.noDatabase(databasePath))
         }
         if !readOnly { try store.ensureSinks(config.sinks.map(\.name)) }
+    }
+
+    static func noDatabase(_ path: String) -> String {
+        "\(path): no database here yet — leadd creates it when it starts; leadctl add and leadctl import create it too"
     }
 
     static func hostname() -> String {

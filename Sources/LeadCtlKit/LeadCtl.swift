@@ -79,5 +79,9 @@ protocol LeadCtlSubcommand: ParsableCommand {
 
 extension LeadCtlSubcommand {
     /// Loads the config (exit 78 on error) and opens the store read-write, registering configured sinks.
-    func open(readOnly: Bool = false) throws -> Context { try Context(root: root, readOnly: readOnly) }
+    /// - Parameter create: Create the database when there is none (`add`, `import`, `attendees import`); the
+    ///   other commands say there is none instead of leaving an empty one behind.
+    func open(readOnly: Bool = false, create: Bool = false) throws -> Context {
+        try Context(root: root, readOnly: readOnly, create: create)
+    }
 }

@@ -19,6 +19,25 @@ struct BadInputTests {
 
     // MARK: Hostile text
 
+    @Test func readingCommandsOnAMissingDatabaseSaySoAndCreateNothing() throws {
+        try withSandbox { sb in
+            let path = sb.dir + "/nowhere/leads.sqlite3"
+            for command in [
+                ["status"], ["list"], ["stats"], ["export", "--format", "csv"], ["sync"], ["retry", "--rejected"],
+                ["purge", "--synced-before", "30"], ["show", "0190"],
+            ] {
+                let result = try sb.run(["--db", path] + command)
+                #expect(result.status == 1, "\(command): \(result.err)")
+                #expect(result.err.contains("no database here yet"), "\(command): \(result.err)")
+                #expect(!FileManager.default.fileExists(atPath: path), "\(command) created the database")
+            }
+            // The commands that bring leads in create it.
+            try sb.add(["--db", path], ["first_name=Anna", "email=anna@example.com"])
+            #expect(FileManager.default.fileExists(atPath: path))
+            #expect(try sb.ok(["--db", path, "status"]).out.contains("Leads: 1"))
+        }
+    }
+
     @Test func hostileTextNeverReachesATerminalOrACSVCellRaw() throws {
         try withSandbox { sb in
             let db = ["--db", sb.dir + "/leads.sqlite3"]
