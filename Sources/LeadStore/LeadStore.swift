@@ -62,11 +62,35 @@ public final class LeadStore {
             try db.execute("PRAGMA query_only = ON")
             return
         }
-        if try db.statement("PRAGMA journal_mode").stepText() != "wal" {
-            _ = try db.statement("PRAGMA journal_mode = WAL").stepText()
-        }
+        try enableWAL()
         try db.execute("PRAGMA synchronous = FULL")
         try migrate()
+    }
+
+    /// Switches a new database to WAL. The switch needs the database to itself for a moment and SQLite does not
+    /// wait for that (no busy handler): when another process is opening the same new database at once, try again
+    /// until the busy timeout.
+    private func enableWAL() throws {
+        var waited: Int32 = 0
+        while try !switchedToWAL() {
+            guard waited < LeadStore.busyTimeoutMilliseconds else {
+                throw StoreError(.busy, "\(path): cannot switch to WAL: another process holds the database")
+            }
+            let pause = Int32.random(in: 5...25)
+            usleep(useconds_t(pause) * 1000)
+            waited += pause
+        }
+    }
+
+    /// One attempt: true when the database is in WAL mode, false when it is busy.
+    private func switchedToWAL() throws(StoreError) -> Bool {
+        do {
+            if try db.statement("PRAGMA journal_mode").stepText() == "wal" { return true }
+            return try db.statement("PRAGMA journal_mode = WAL").stepText() == "wal"
+        } catch {
+            if error.code == .busy { return false }
+            throw error
+        }
     }
 
     /// Creates the directory (0700) and the file (0600) before SQLite does, so that neither the database nor

@@ -177,6 +177,33 @@ struct LeadStoreTests {
         }
     }
 
+    @Test func switchingANewDatabaseToWALWaitsForAnotherConnectionsRead() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("leadstore-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        do {
+            let path = dir + "/leads.sqlite3"
+            // Another process opened the same new, still empty database a moment earlier and is reading it: the
+            // switch to WAL needs the file to itself, and SQLite refuses it at once instead of waiting.
+            let reader = try RawSQLite(path)
+            try reader.execute("BEGIN")
+            #expect(try reader.text("SELECT count(*) FROM sqlite_master") == "0")
+            let opened = Task.detached { () -> String? in
+                do {
+                    _ = try LeadStore(path: path)
+                    return nil
+                } catch {
+                    return "\(error)"
+                }
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            try reader.execute("COMMIT")
+            let failure = await opened.value
+            #expect(failure == nil)
+            #expect(try RawSQLite(path).text("PRAGMA journal_mode") == "wal")
+        }
+    }
+
     @Test func migrationsSetUserVersionAndApplicationID() throws {
         try withTemporaryDirectory { dir in
             let path = dir + "/leads.sqlite3"
