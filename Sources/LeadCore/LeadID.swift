@@ -33,13 +33,20 @@ public enum LeadID {
 
     /// Whether `text` is a canonical lower-case hyphenated UUID (any version).
     public static func isValid(_ text: String) -> Bool {
-        guard text.utf8.count == 36 else { return false }
-        for (i, c) in text.utf8.enumerated() {
+        // On the bulk import's writing thread for every lead: over the string's bytes, not its UTF-8 iterator.
+        text.utf8.withContiguousStorageIfAvailable(isValid) ?? isValid(Array(text.utf8))
+    }
+
+    private static func isValid(_ bytes: some Collection<UInt8>) -> Bool {
+        guard bytes.count == 36 else { return false }
+        var i = 0
+        for c in bytes {
             if i == 8 || i == 13 || i == 18 || i == 23 {
                 if c != 0x2D { return false }
             } else if !((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66)) {
                 return false
             }
+            i += 1
         }
         return true
     }

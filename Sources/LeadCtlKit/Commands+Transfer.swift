@@ -2,6 +2,12 @@ import ArgumentParser
 import LeadCore
 import LeadStore
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 enum ExportFormat: String, ExpressibleByArgument, CaseIterable {
     case csv, jsonl, vcard
 }
@@ -171,7 +177,7 @@ struct LineSequence {
             return line
         }
         while true {
-            if let nl = buffer[offset...].firstIndex(of: 0x0A) {
+            if let nl = newline(from: offset) {
                 var line = Array(buffer[offset..<nl])
                 if line.last == 0x0D { line.removeLast() }
                 offset = nl + 1
@@ -189,6 +195,16 @@ struct LineSequence {
             buffer.removeSubrange(0..<offset)
             offset = 0
             if let chunk = try input.read() { buffer.append(contentsOf: chunk) } else { eof = true }
+        }
+    }
+
+    /// The index of the next LF at or after `start` (memchr: this runs over every byte of a bulk import).
+    private func newline(from start: Int) -> Int? {
+        buffer.withUnsafeBufferPointer { bytes in
+            guard start < bytes.count, let base = bytes.baseAddress,
+                let found = memchr(base + start, 0x0A, bytes.count - start)
+            else { return nil }
+            return base.distance(to: found.assumingMemoryBound(to: UInt8.self))
         }
     }
 }

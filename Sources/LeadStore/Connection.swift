@@ -15,7 +15,11 @@ final class Connection {
     /// Hot-path statements keyed by the address of their literal SQL: no hashing of long SQL text per call.
     private var literalCache: [UnsafeRawPointer: Statement] = [:]
 
+    /// Process-wide SQLite settings, applied once before the first connection (later they cannot be changed).
+    private static let libraryConfigured: Bool = CSQLite_disable_memory_statistics() == SQLITE_OK
+
     init(path: String, readOnly: Bool) throws(StoreError) {
+        _ = Connection.libraryConfigured
         var db: OpaquePointer?
         let flags =
             (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX

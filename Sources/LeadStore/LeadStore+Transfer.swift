@@ -96,13 +96,28 @@ extension LeadStore {
         // once per chunk; back to SQLite's default (1000 pages) after.
         try db.execute("PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 16384")
         defer { try? db.execute("PRAGMA cache_size = -2000; PRAGMA wal_autocheckpoint = 1000") }
+        // An earlier import cut short may have left its duplicates unmarked.
+        try finishDeferredDuplicateMarking()
+        // Into a (nearly) empty database — a kiosk restored or moved — duplicates are marked once at the end,
+        // among the leads that share a key, instead of probing three indexes for every imported lead (a quarter
+        // of a bulk import's time). The pending pass is recorded with the first chunk, so that an import cut
+        // short is completed by the next one.
+        let importStart = try db.scalarInt("SELECT coalesce(max(seq), 0) FROM leads") ?? 0
+        let deferDuplicates = (try db.scalarInt("SELECT count(*) FROM leads") ?? 0) < chunk
         var iterator = records.makeIterator()
         var done = false
+        var first = true
         while !done {
             try db.transaction {
                 let now = Timestamp.now()
                 let known = try sinkNames()
                 let chunkStart = try db.scalarInt("SELECT coalesce(max(seq), 0) FROM leads") ?? 0
+                if first && deferDuplicates {
+                    try db.statement("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)").run([
+                        .text(Self.deferredDuplicatesKey), .text(String(importStart)),
+                    ])
+                }
+                first = false
                 var n = 0
                 while n < chunk {
                     guard let prepared = iterator.next() else {
@@ -144,11 +159,44 @@ extension LeadStore {
                         ).run([.text(lead.id), .text(info.sink), .opt(info.remoteID), .int(now.milliseconds)])
                     }
                 }
-                try markDuplicates(after: chunkStart)
+                if !deferDuplicates { try markDuplicates(after: chunkStart) }
             }
             progress?(result.added + result.updated + result.unchanged)
         }
+        try finishDeferredDuplicateMarking()
         return result
+    }
+
+    /// The `meta` key holding the `seq` after which an import's duplicates still have to be marked.
+    static let deferredDuplicatesKey = "import_duplicates_pending_after"
+
+    /// Marks the duplicates an import deferred (see ``importLeads(_:form:chunk:progress:)``), if any: the same
+    /// rule as ``markDuplicates(after:)``, applied only to the leads that share a key with another lead — found
+    /// by one pass over each key index rather than three index probes per lead.
+    func finishDeferredDuplicateMarking() throws {
+        try db.transaction {
+            let pending = try db.prepare("SELECT value FROM meta WHERE key = ?")
+            try pending.bind([.text(Self.deferredDuplicatesKey)])
+            guard try pending.step(), let after = Int64(pending.text(0)) else { return }
+            try db.statement(
+                """
+                UPDATE leads SET duplicate_of = (\(Self.earliestOriginal))
+                WHERE seq > ?1 AND duplicate_of IS NULL AND seq IN (
+                    SELECT seq FROM leads WHERE email_key IS NOT NULL AND (event, email_key) IN (
+                        SELECT event, email_key FROM leads WHERE email_key IS NOT NULL
+                        GROUP BY event, email_key HAVING count(*) > 1)
+                    UNION
+                    SELECT seq FROM leads WHERE phone_key IS NOT NULL AND (event, phone_key) IN (
+                        SELECT event, phone_key FROM leads WHERE phone_key IS NOT NULL
+                        GROUP BY event, phone_key HAVING count(*) > 1)
+                    UNION
+                    SELECT seq FROM leads WHERE badge_key IS NOT NULL AND (event, badge_key) IN (
+                        SELECT event, badge_key FROM leads WHERE badge_key IS NOT NULL
+                        GROUP BY event, badge_key HAVING count(*) > 1))
+                """
+            ).run([.int(after)])
+            try db.statement("DELETE FROM meta WHERE key = ?").run([.text(Self.deferredDuplicatesKey)])
+        }
     }
 
     /// Deletes leads captured before `cutoff` whose every delivery is synced. Leads some sink has not synced
@@ -239,18 +287,24 @@ extension LeadStore {
     /// the earliest earlier lead of the same event, itself no duplicate, sharing a dedup key. Rows are visited
     /// in `seq` order, so a lead duplicating one imported in the same chunk finds it.
     func markDuplicates(after seq: Int64) throws {
-        try db.cached(
+        try db.statement(
             """
-            UPDATE leads SET duplicate_of = (
-                SELECT o.lead_id FROM leads o
-                WHERE o.event = leads.event AND o.seq < leads.seq AND o.duplicate_of IS NULL
-                  AND (o.email_key = leads.email_key OR o.phone_key = leads.phone_key OR o.badge_key = leads.badge_key)
-                ORDER BY o.seq LIMIT 1)
+            UPDATE leads SET duplicate_of = (\(Self.earliestOriginal))
             WHERE seq > ?1 AND duplicate_of IS NULL
               AND (email_key IS NOT NULL OR phone_key IS NOT NULL OR badge_key IS NOT NULL)
             """
         ).run([.int(seq)])
     }
+
+    /// For the `leads` row being updated: the id of the earliest earlier lead of its event, itself not a
+    /// duplicate, that shares its email, phone or badge key. Rows are updated in `seq` order, so a lead marked
+    /// a duplicate a moment ago is no longer anyone's original.
+    private static let earliestOriginal = """
+        SELECT o.lead_id FROM leads o
+        WHERE o.event = leads.event AND o.seq < leads.seq AND o.duplicate_of IS NULL
+          AND (o.email_key = leads.email_key OR o.phone_key = leads.phone_key OR o.badge_key = leads.badge_key)
+        ORDER BY o.seq LIMIT 1
+        """
 
     /// Keeps a superseded revision of a lead, as its JSON Lines record, in `lead_revisions`.
     func saveRevision(_ old: Lead, form: FormSpec, now: Timestamp) throws {

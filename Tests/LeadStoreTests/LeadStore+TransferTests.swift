@@ -110,6 +110,66 @@ struct LeadStoreTransferTests {
         }
     }
 
+    /// Leads whose duplicates follow every rule: a chain through a duplicate, a badge, another event, case.
+    private func duplicatePattern() -> [Lead] {
+        [
+            makeLead("A", email: "a@example.com"),
+            makeLead("B", email: "A@Example.com", phone: "+79161234567"),  // → A
+            makeLead("C", phone: "+79161234567"),  // only shares with B, itself a duplicate: an original
+            makeLead("D", badge: "B-1"),
+            makeLead("E", email: "e@example.com", badge: "b-1"),  // → D
+            makeLead("F", email: "f@example.com"),
+            makeLead("G", email: "a@example.com", event: "Other Expo"),  // another event: an original
+            makeLead("H", email: "e@example.com"),  // shares only with E, a duplicate: an original
+            makeLead("I", phone: "+79161234567", badge: "B-1"),  // → C, the earliest original sharing a key
+        ]
+    }
+
+    @Test func duplicatesMarkedAtTheEndOfABulkImportMatchThoseMarkedChunkByChunk() throws {
+        try withTemporaryDirectory { dir in
+            let leads = duplicatePattern()
+            let records = leads.map { ($0, [DeliveryInfo]()) }
+            // Into an empty database: marked once at the end.
+            let bulk = try LeadStore(path: dir + "/bulk.sqlite3")
+            #expect(try bulk.importLeads(records, form: .default, chunk: 2).added == leads.count)
+            // Into one that already holds more leads than a chunk: marked chunk by chunk.
+            let busy = try LeadStore(path: dir + "/busy.sqlite3")
+            for i in 0..<3 { try busy.capture(makeLead("Z\(i)", email: "z\(i)@example.com"), form: .default) }
+            #expect(try busy.importLeads(records, form: .default, chunk: 2).added == leads.count)
+            let expected: [String: String?] = [
+                "A": nil, "B": leads[0].id, "C": nil, "D": nil, "E": leads[3].id, "F": nil, "G": nil, "H": nil,
+                "I": leads[2].id,
+            ]
+            for store in [bulk, busy] {
+                for lead in leads {
+                    let stored = try #require(try store.lead(id: lead.id))
+                    let name = lead.fields["first_name"]!
+                    #expect(stored.duplicateOf == expected[name]!, "\(name)")
+                }
+            }
+            #expect(try bulk.stats().duplicates == 3)
+        }
+    }
+
+    @Test func anImportCutShortHasItsDuplicatesMarkedByTheNextImport() throws {
+        try withTemporaryDirectory { dir in
+            let store = try LeadStore(path: dir + "/leads.sqlite3")
+            let leads = duplicatePattern()
+            var bad = makeLead("Bad", email: "bad@example.com")
+            bad.id = "not-a-uuid"
+            let records = leads.prefix(4).map { ($0, [DeliveryInfo]()) } + [(bad, [])]
+            #expect(
+                storeError { _ = try store.importLeads(records, form: .default, chunk: 2) }?.code == .invalidArgument
+            )
+            // Two chunks committed; B's duplicate mark was deferred to an end that never came.
+            #expect(try store.lead(id: leads[1].id)?.duplicateOf == nil)
+            let next = try store.importLeads([(Lead, [DeliveryInfo])](), form: .default)
+            #expect(next.added == 0)
+            #expect(try store.lead(id: leads[1].id)?.duplicateOf == leads[0].id)
+            #expect(try store.lead(id: leads[2].id)?.duplicateOf == nil)
+        }
+    }
+
     @Test func importReplacesAnOlderRevisionWithANewerOne() throws {
         try withTemporaryDirectory { dir in
             let store = try LeadStore(path: dir + "/leads.sqlite3")
