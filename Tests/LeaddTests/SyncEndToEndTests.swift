@@ -145,8 +145,8 @@ final class LeadAdder: @unchecked Sendable {
         let kiosk = try SyncKiosk(batchSize: 7)
         // Slow answers put many kills between the receiver's commit and the kiosk's.
         kiosk.receiver.misbehaveAlways(.slow(seconds: 0.03))
-        // The database exists (and is migrated) before the adder starts.
-        #expect(try kiosk.leadctl(["status"]).status == 0)
+        // The database exists (migrated, the sink registered, as leadd leaves it at start) before the adder starts.
+        try LeadStore(path: kiosk.databasePath).ensureSinks(["hq"])
         let adder = LeadAdder(kiosk: kiosk)
         var rng = SystemRandomNumberGenerator()
         for i in 0..<Self.kills {
@@ -203,8 +203,8 @@ final class LeadAdder: @unchecked Sendable {
     @Test(.timeLimit(.minutes(3)))
     func leadctlSyncWhileTheDaemonSyncsSendsNoLeadTwice() async throws {
         let kiosk = try SyncKiosk(batchSize: 10)
-        #expect(try kiosk.leadctl(["status"]).status == 0)
         let store = try LeadStore(path: kiosk.databasePath)
+        try store.ensureSinks(["hq"])
         let leads = (0..<1500).map { i in
             (
                 Lead(
