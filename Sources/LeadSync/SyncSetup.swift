@@ -77,7 +77,40 @@ public enum SyncSetup {
                 secrets: configured ? secrets : { () throws(SyncError) in nil }
             )
         case .hubspot, .bitrix24, .amocrm:
-            return UnsupportedSink(name: config.name, type: config.type.rawValue, batchSize: config.batchSize)
+            let connector: any CRMConnector
+            switch config.type {
+            case .hubspot: connector = HubSpotConnector(options: config.options)
+            default:
+                return UnsupportedSink(name: config.name, type: config.type.rawValue, batchSize: config.batchSize)
+            }
+            return CRMSink(
+                name: config.name,
+                batchSize: config.batchSize,
+                connector: connector,
+                settings: TransportSettings(
+                    url: config.url ?? "https://localhost/",
+                    caFile: config.caFile,
+                    allowInsecure: config.allowInsecure,
+                    timeoutSeconds: config.timeoutSec,
+                    connectTimeoutSeconds: min(10, config.timeoutSec),
+                    userAgent: "leadd/\(environment.appVersion) (\(kiosk.kiosk.id))"
+                ),
+                configuredURL: config.url,
+                ratePerSecond: config.ratePerSec ?? defaultRate(config.type),
+                cancel: cancel,
+                secrets: secrets
+            )
+        }
+    }
+
+    /// Requests per second a CRM sink sends at most when `RatePerSec=` is not set: the lowest documented limit
+    /// (crm-targets.md §7.4: HubSpot 100 per 10 s on the smallest plans, Bitrix24 2/s sustained, Kommo 7/s).
+    public static func defaultRate(_ type: LeaddConfig.Sink.Kind) -> Double {
+        switch type {
+        case .hubspot: 9
+        case .bitrix24: 2
+        case .amocrm: 7
+        case .webhook, .directory: 1000
         }
     }
 
