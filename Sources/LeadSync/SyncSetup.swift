@@ -80,6 +80,7 @@ public enum SyncSetup {
             let connector: any CRMConnector
             switch config.type {
             case .hubspot: connector = HubSpotConnector(options: config.options)
+            case .bitrix24: connector = Bitrix24Connector(options: config.options)
             default:
                 return UnsupportedSink(name: config.name, type: config.type.rawValue, batchSize: config.batchSize)
             }

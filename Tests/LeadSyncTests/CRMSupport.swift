@@ -11,7 +11,7 @@ import Testing
 final class CRMFixture {
     let dir = TemporaryDirectory("leadcrm")
     let store: LeadStore
-    let config: LeaddConfig
+    var config: LeaddConfig
     /// Added to the engine's clock: a drain skips backoff and `Retry-After` waits instead of sleeping.
     let skipped = SkippedTime()
 
