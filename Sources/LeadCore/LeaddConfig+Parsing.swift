@@ -585,6 +585,12 @@ extension LeaddConfig {
             sink.url = try checkURL(entry, sink: sink, reader: reader)
         } else if type == .webhook {
             throw reader.headerError("URL", "missing required key (Type=webhook needs URL=)")
+        } else if type == .amocrm {
+            throw reader.headerError(
+                "URL",
+                "missing required key (Type=amocrm needs the account's address, URL=https://SUBDOMAIN.amocrm.ru "
+                    + "or https://SUBDOMAIN.kommo.com)"
+            )
         }
         if let entry = reader.entry("Directory") {
             guard type == .directory else { throw reader.error(entry, "only allowed with Type=directory") }

@@ -83,11 +83,7 @@ final class Bitrix24Connector: CRMConnector {
     }
 
     func probe(client: CRMClient) -> String? {
-        switch client.call(.get, "/crm.lead.fields.json") {
-        case .failure(let f): return f.message
-        case .success(let r) where r.status == 200: return nil
-        case .success(let r): return "Bitrix24 HTTP \(r.status)\(Bitrix24Connector.errorDetail(r.body))"
-        }
+        CRMAnswer.probe(client, path: "/crm.lead.fields.json", crm: "Bitrix24", detail: Bitrix24Connector.errorDetail)
     }
 
     // MARK: - Delivery

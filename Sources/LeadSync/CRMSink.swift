@@ -288,6 +288,15 @@ enum CRMAnswer {
         f.cancelled ? .cancelled : .retryLater(afterSeconds: nil, reason: f.message)
     }
 
+    /// One harmless authenticated GET: nil on 200, else what went wrong.
+    static func probe(_ client: CRMClient, path: String, crm: String, detail: ([UInt8]) -> String) -> String? {
+        switch client.call(.get, path) {
+        case .failure(let f): return f.message
+        case .success(let r) where r.status == 200: return nil
+        case .success(let r): return "\(crm) HTTP \(r.status)\(detail(r.body))"
+        }
+    }
+
     /// `Retry-After` in seconds, if the answer has one.
     static func retryAfter(_ r: HTTPResponse) -> Int64? {
         r.headers["retry-after"].flatMap { HTTPDate.retryAfter($0, now: .now()) }

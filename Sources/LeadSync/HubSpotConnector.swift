@@ -76,11 +76,12 @@ final class HubSpotConnector: CRMConnector {
     }
 
     func probe(client: CRMClient) -> String? {
-        switch client.call(.get, "/crm/v3/objects/contacts?limit=1") {
-        case .failure(let f): return f.message
-        case .success(let r) where r.status == 200: return nil
-        case .success(let r): return "HubSpot HTTP \(r.status)\(HubSpotConnector.errorDetail(r.body))"
-        }
+        CRMAnswer.probe(
+            client,
+            path: "/crm/v3/objects/contacts?limit=1",
+            crm: "HubSpot",
+            detail: HubSpotConnector.errorDetail
+        )
     }
 
     // MARK: - Delivery

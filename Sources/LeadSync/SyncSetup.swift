@@ -21,8 +21,7 @@ public struct SyncEnvironment: Sendable, Hashable {
 
 /// Builds sinks, engines and the daemon's sync services from the configuration.
 public enum SyncSetup {
-    /// The sink a `[Sink]` section describes. A type this build cannot deliver to yet (the CRMs) becomes a sink
-    /// that pauses with that reason, so `leadctl status` says so and its leads stay queued.
+    /// The sink a `[Sink]` section describes.
     public static func makeSink(
         _ config: LeaddConfig.Sink,
         kiosk: LeaddConfig,
@@ -81,8 +80,7 @@ public enum SyncSetup {
             switch config.type {
             case .hubspot: connector = HubSpotConnector(options: config.options)
             case .bitrix24: connector = Bitrix24Connector(options: config.options)
-            default:
-                return UnsupportedSink(name: config.name, type: config.type.rawValue, batchSize: config.batchSize)
+            default: connector = AmoCRMConnector(options: config.options)
             }
             return CRMSink(
                 name: config.name,
@@ -161,35 +159,5 @@ public enum SyncSetup {
             )
         }
         return services
-    }
-}
-
-/// A sink type this build does not deliver to: it pauses at once, saying so, and keeps the leads queued.
-final class UnsupportedSink: Sink {
-    let name: String
-    let batchSize: Int
-    let type: String
-    var fingerprint: String { "unsupported-\(type)" }
-
-    init(name: String, type: String, batchSize: Int) {
-        self.name = name
-        self.type = type
-        self.batchSize = batchSize
-    }
-
-    func makeBody(batchID: String, createdAt: Timestamp, leads: [Lead]) -> BatchContent {
-        BatchBody.make(
-            batchID: batchID,
-            createdAt: createdAt,
-            source: BatchSource(kioskID: "", eventID: "", appVersion: ""),
-            leads: leads,
-            fieldOrder: []
-        )
-    }
-
-    var unavailableReason: String? { "Type=\(type) is not supported by this build; leads stay queued" }
-
-    func deliver(_ batch: FrozenBatch, timestamp: Int64) -> SinkAnswer {
-        .pause(reason: unavailableReason ?? "unsupported")
     }
 }

@@ -124,11 +124,7 @@ import Testing
 
         let wrong = try fixture(server, secret: "\(server.server.baseURL)/rest/17/wrong/")
         try wrong.addLeads(1)
-        let (reports, _) = wrong.drain(try wrong.engine())
-        guard case .paused(let reason)? = reports.last?.stop else {
-            Issue.record("not paused")
-            return
-        }
+        let reason = try wrong.drainUntilPaused()
         #expect(reason.contains("401") && reason.contains("INVALID_CREDENTIALS"))
         #expect(!reason.contains("wrong"))
         let notURL = try fixture(server, secret: "s3cr3tc0de")

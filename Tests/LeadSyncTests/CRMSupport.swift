@@ -120,6 +120,13 @@ final class CRMFixture {
         return (reports, waits)
     }
 
+    /// Drains and requires the sink to end paused; returns why.
+    func drainUntilPaused() throws -> String {
+        let stop = drain(try engine()).reports.last?.stop
+        guard case .paused(let reason)? = stop else { throw CRMTestError("not paused: \(String(describing: stop))") }
+        return reason
+    }
+
     func state(_ id: String) throws -> DeliveryInfo { try #require(try store.deliveries(leadID: id).first) }
 
     /// The lead ids in `state`.
@@ -140,4 +147,9 @@ extension Timestamp {
 /// The gaps between consecutive requests the server received, in seconds.
 func gaps(_ requests: [LoopbackHTTPServer.Request]) -> [Double] {
     zip(requests.dropFirst(), requests).map { $0.receivedAt - $1.receivedAt }
+}
+
+struct CRMTestError: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
 }

@@ -116,11 +116,7 @@ import Testing
         let server = try HubSpotContractServer(token: Self.token)
         let f = try fixture(server, token: "pat-wrong")
         try f.addLeads(2)
-        let (reports, _) = f.drain(try f.engine())
-        guard case .paused(let reason)? = reports.last?.stop else {
-            Issue.record("not paused: \(String(describing: reports.last?.stop))")
-            return
-        }
+        let reason = try f.drainUntilPaused()
         #expect(reason.contains("401"))
         let sink = try #require(try f.sink() as? CRMSink)
         #expect(sink.probe()?.contains("401") == true)
