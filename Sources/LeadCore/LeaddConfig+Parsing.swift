@@ -810,6 +810,23 @@ extension LeaddConfig {
 
     /// Checks that involve more than one section.
     private func crossCheck(_ merged: MergedSections) throws(ConfigError) {
+        // A CRM field map names a form field or one of the lead's own values.
+        let names = Set(form.fields.map(\.name)).union(Sink.leadValueNames)
+        for section in merged.repeated(.sink) {
+            for entry in section.entries where entry.key.hasPrefix("Map.") && !entry.value.isEmpty {
+                let field = String(entry.key.dropFirst(4))
+                guard names.contains(field) else {
+                    throw ConfigError(
+                        file: entry.file,
+                        line: entry.line,
+                        section: section.name,
+                        key: entry.displayKey,
+                        message: "\(field) is neither a form field nor one of "
+                            + Sink.leadValueNames.sorted().joined(separator: ", ")
+                    )
+                }
+            }
+        }
         for section in merged.repeated(.serial) {
             guard let device = section.last("Device"), !device.value.isEmpty else { continue }
             if device.value == terminal.tty {

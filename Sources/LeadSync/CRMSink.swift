@@ -61,11 +61,6 @@ enum CRMBody {
 /// The values a field map can name: the form's fields, and `lead_id`, `rating`, `notes`, `event`, `kiosk`,
 /// `captured_at`, `badge_id` and `channel` of the lead itself (a form field of the same name wins).
 public enum CRMLeadValue {
-    /// The names besides form fields a `Map.<name>=` may use.
-    public static let leadNames: Set<String> = [
-        "lead_id", "rating", "notes", "event", "kiosk", "captured_at", "badge_id", "channel",
-    ]
-
     static func value(_ name: String, of lead: Lead) -> String? {
         if let v = lead.fields[name] { return v.isEmpty ? nil : v }
         switch name {
