@@ -290,7 +290,7 @@ final class HubSpotConnector: CRMConnector {
                 for item in items where found[item.leadID] == nil {
                     if let property = leadIDProperty {
                         if props[property]?.stringValue == item.leadID { found[item.leadID] = id }
-                    } else if let mine = item.record.objectValue,
+                    } else if let mine = item.record.objectValue, !mine.isEmpty,
                         mine.allSatisfy({ props[$0.key]?.stringValue == $0.value.stringValue })
                     {
                         found[item.leadID] = id

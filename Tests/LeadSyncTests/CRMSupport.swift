@@ -78,7 +78,8 @@ final class CRMFixture {
     ) throws
         -> [String]
     {
-        try (0..<n).map { i in
+        // One import transaction, not a fsync'd capture per lead: a test blocks its thread as little as it can.
+        let leads = (0..<n).map { i in
             var fields = ["first_name": "Анна \(i)", "last_name": "L\(i)", "company": "Acme \(i % 7)"]
             fields["phone"] = "+4930\(1_000_000 + i)"
             if let e = email(i) { fields["email"] = e }
@@ -91,14 +92,25 @@ final class CRMFixture {
                 rating: .hot,
                 notes: notes
             )
-            return try store.capture(lead, form: .default).id
+            return (lead, [DeliveryInfo]())
+        }
+        let result = try store.importLeads(leads, form: .default)
+        #expect(result.added == n)
+        return leads.map(\.0.id)
+    }
+
+    /// Runs passes until nothing is left to do (skipping every wait the engine asks for), at most `passes`, on
+    /// a thread of its own: the passes block (HTTP, the shaper's sleeps), and a blocked cooperative pool would
+    /// starve the asynchronous tests running alongside. Returns the waits skipped, in seconds, in order.
+    @discardableResult
+    func drain(_ engine: SyncEngine, passes: Int = 200) async -> (reports: [PassReport], waits: [Int64]) {
+        let box = UncheckedBox((self, engine))
+        return await withCheckedContinuation { done in
+            Thread { done.resume(returning: box.value.0.drainBlocking(box.value.1, passes: passes)) }.start()
         }
     }
 
-    /// Runs passes until nothing is left to do (skipping every wait the engine asks for), at most `passes`.
-    /// Returns the waits skipped, in seconds, in order.
-    @discardableResult
-    func drain(_ engine: SyncEngine, passes: Int = 200) -> (reports: [PassReport], waits: [Int64]) {
+    private func drainBlocking(_ engine: SyncEngine, passes: Int) -> (reports: [PassReport], waits: [Int64]) {
         var reports: [PassReport] = []
         var waits: [Int64] = []
         for _ in 0..<passes {
@@ -121,8 +133,8 @@ final class CRMFixture {
     }
 
     /// Drains and requires the sink to end paused; returns why.
-    func drainUntilPaused() throws -> String {
-        let stop = drain(try engine()).reports.last?.stop
+    func drainUntilPaused() async throws -> String {
+        let stop = try await drain(engine()).reports.last?.stop
         guard case .paused(let reason)? = stop else { throw CRMTestError("not paused: \(String(describing: stop))") }
         return reason
     }
@@ -144,12 +156,38 @@ extension Timestamp {
     func advanced(by milliseconds: Int64) -> Timestamp { Timestamp(milliseconds: self.milliseconds + milliseconds) }
 }
 
-/// The gaps between consecutive requests the server received, in seconds.
-func gaps(_ requests: [LoopbackHTTPServer.Request]) -> [Double] {
-    zip(requests.dropFirst(), requests).map { $0.receivedAt - $1.receivedAt }
+/// Checks on the server's side that `requests` came no faster than `rate` per second: any `k` consecutive
+/// requests span at least `(k - 1) / rate` seconds, less 25 ms for the server thread's scheduling jitter (a
+/// request read late makes the gap after it short). So neither a gap nor a burst beats the shaper.
+func expectSpaced(
+    _ requests: [LoopbackHTTPServer.Request],
+    atMost rate: Double,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
+    let times = requests.map(\.receivedAt)
+    let jitter = 0.025
+    for i in times.indices {
+        for j in times.indices where j > i {
+            let span = times[j] - times[i]
+            let least = Double(j - i) / rate - jitter
+            if span < least {
+                Issue.record(
+                    "requests \(i) and \(j) came \(span) s apart, at least \(least) s expected",
+                    sourceLocation: sourceLocation
+                )
+                return
+            }
+        }
+    }
 }
 
 struct CRMTestError: Error, CustomStringConvertible {
     var description: String
     init(_ d: String) { description = d }
+}
+
+/// Hands a non-`Sendable` value to the one thread that uses it next.
+struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }

@@ -25,8 +25,15 @@ import Testing
         }
     }
 
+    /// `runLeadctl` on a thread of its own: waiting for the process must not hold a cooperative thread.
+    func leadctl(_ config: String, _ args: [String]) async throws -> (status: Int32, out: String) {
+        try await withCheckedThrowingContinuation { done in
+            Thread { done.resume(with: Result { try runLeadctl(config: config, args) }) }.start()
+        }
+    }
+
     @Test(arguments: CRM.allCases)
-    func doctorSyncAndListShowTheCRMsReason(crm: CRM) throws {
+    func doctorSyncAndListShowTheCRMsReason(crm: CRM) async throws {
         let dir = TemporaryDirectory("leadd-crm")
         defer { dir.remove() }
         let (server, keys, secret, reason) = try Self.serve(crm)
@@ -47,23 +54,23 @@ import Testing
         RatePerSec=100
         \(keys)
         """.write(toFile: config, atomically: true, encoding: .utf8)
-        #expect(try runLeadctl(config: config, ["config", "check"]).status == 0)
-        let doctor = try runLeadctl(config: config, ["doctor"])
+        #expect(try await leadctl(config, ["config", "check"]).status == 0)
+        let doctor = try await leadctl(config, ["doctor"])
         #expect(doctor.out.contains("ok   sink crm:") && doctor.out.contains("credential works"), "\(doctor.out)")
         for (i, email) in ["ann@example.com", "nobody@example.invalid", "bob@example.com"].enumerated() {
-            let add = try runLeadctl(config: config, ["add", "first_name=P\(i)", "email=\(email)", "--consent"])
+            let add = try await leadctl(config, ["add", "first_name=P\(i)", "email=\(email)", "--consent"])
             #expect(add.status == 0)
         }
-        let sync = try runLeadctl(config: config, ["sync"])
+        let sync = try await leadctl(config, ["sync"])
         #expect(sync.out.contains("2 synced, 1 rejected"), "\(sync.out)")
-        let list = try runLeadctl(config: config, ["list", "--state", "rejected"])
+        let list = try await leadctl(config, ["list", "--state", "rejected"])
         #expect(list.out.contains("nobody@example.invalid"))
         #expect(list.out.contains("crm: rejected (") && list.out.contains(reason), "\(list.out)")
         #expect(!list.out.contains("ann@example.com"))
 
         // A wrong credential: doctor fails and says why, without the secret.
         try "wrong-\(crm.rawValue)\n".write(toFile: dir.path + "/token", atomically: true, encoding: .utf8)
-        let bad = try runLeadctl(config: config, ["doctor"])
+        let bad = try await leadctl(config, ["doctor"])
         #expect(bad.status == 1)
         #expect(bad.out.contains("FAIL sink crm:"), "\(bad.out)")
         #expect(!bad.out.contains(secret))
