@@ -105,10 +105,10 @@ final class AmoCRMConnector: CRMConnector {
 
     // MARK: - Delivery
 
-    func deliver(_ items: [CRMItem], batch: FrozenBatch, client: CRMClient) -> SinkAnswer {
+    func deliver(_ items: [CRMItem], lookUpFirst: Bool, client: CRMClient) -> SinkAnswer {
         var results: [String: LeadResult] = [:]
         var pending = items
-        if batch.mayHaveBeenSent, let field = leadIDField {
+        if lookUpFirst, let field = leadIDField {
             for item in items {
                 switch lookUp(item.leadID, field: field, client: client) {
                 case .failed(let answer): return answer

@@ -88,10 +88,10 @@ final class Bitrix24Connector: CRMConnector {
 
     // MARK: - Delivery
 
-    func deliver(_ items: [CRMItem], batch: FrozenBatch, client: CRMClient) -> SinkAnswer {
+    func deliver(_ items: [CRMItem], lookUpFirst: Bool, client: CRMClient) -> SinkAnswer {
         var results: [String: LeadResult] = [:]
         var pending = items
-        if batch.mayHaveBeenSent {
+        if lookUpFirst {
             let commands = items.enumerated().map { i, item in
                 (
                     "L\(i)",

@@ -163,8 +163,20 @@ final class CRMClient {
             h.append("Content-Type: application/json")
         }
         h.append("Accept: application/json")
-        return transport.request(method, url: base + path, headers: h, body: bytes, freshConnection: creates)
+        let result = transport.request(method, url: base + path, headers: h, body: bytes, freshConnection: creates)
+        if creates {
+            switch result {
+            case .failure(let f): createsMayHaveRun = createsMayHaveRun || f.ambiguous
+            // Throttling and refusals are answered before anything runs; other 5xx may come after.
+            case .success(let r): createsMayHaveRun = createsMayHaveRun || r.status >= 500 && r.status != 503
+            }
+        }
+        return result
     }
+
+    /// A request that creates records may have run without its answer reaching us (a timeout, a reset, a 5xx
+    /// other than 503) since the sink last cleared this.
+    var createsMayHaveRun = false
 }
 
 /// What differs between CRMs; ``CRMSink`` does the rest (credential, transport, shaper, frozen body).
@@ -179,8 +191,9 @@ protocol CRMConnector: AnyObject {
     func headers(token: String) -> [String]
     /// The lead in the CRM's shape.
     func item(for lead: Lead) -> CRMItem
-    /// Delivers the items of `batch` (a lookup first when the batch may have been sent before).
-    func deliver(_ items: [CRMItem], batch: FrozenBatch, client: CRMClient) -> SinkAnswer
+    /// Delivers a batch's items; `lookUpFirst`: an earlier attempt may have created some of them, so find
+    /// those first and send only the rest.
+    func deliver(_ items: [CRMItem], lookUpFirst: Bool, client: CRMClient) -> SinkAnswer
     /// One harmless authenticated call: nil when it worked, else why not.
     func probe(client: CRMClient) -> String?
 }
@@ -260,8 +273,26 @@ public final class CRMSink: Sink {
         guard let items = CRMBody.decode(batch.body) else {
             return .rejected(reason: "the frozen batch cannot be read (written by another version?)")
         }
-        return connector.deliver(items, batch: batch, client: client)
+        // A lookup is needed when an attempt this process did not see may have created records (another
+        // process, before a restart, the parent of a split), or one it saw may have (a timeout, a 5xx).
+        let lookUp = batch.mayHaveBeenSent && (!attempted.contains(batch.id) || ambiguous.contains(batch.id))
+        attempted.insert(batch.id)
+        ambiguous.remove(batch.id)
+        client.createsMayHaveRun = false
+        let answer = connector.deliver(items, lookUpFirst: lookUp, client: client)
+        switch answer {
+        case .accepted, .rejected, .tooLarge:
+            attempted.remove(batch.id)
+        default:
+            // Still unresolved when the lookup may not have finished, or a create may have run.
+            if lookUp || client.createsMayHaveRun { ambiguous.insert(batch.id) }
+        }
+        return answer
     }
+
+    /// Batches this sink attempted (until answered), and those of them an attempt may have partly stored.
+    private var attempted: Set<String> = []
+    private var ambiguous: Set<String> = []
 
     /// One harmless authenticated call (`leadctl doctor`): nil when the credential works, else why not.
     public func probe() -> String? {

@@ -86,7 +86,7 @@ final class HubSpotConnector: CRMConnector {
 
     // MARK: - Delivery
 
-    func deliver(_ items: [CRMItem], batch: FrozenBatch, client: CRMClient) -> SinkAnswer {
+    func deliver(_ items: [CRMItem], lookUpFirst: Bool, client: CRMClient) -> SinkAnswer {
         var results: [String: LeadResult] = [:]
         var upserts: [CRMItem] = []
         var creates: [CRMItem] = []
@@ -118,7 +118,7 @@ final class HubSpotConnector: CRMConnector {
             }
         }
         if !creates.isEmpty {
-            if batch.mayHaveBeenSent {
+            if lookUpFirst {
                 switch lookUp(creates, client: client) {
                 case .failed(let answer): return answer
                 case .found(let found):

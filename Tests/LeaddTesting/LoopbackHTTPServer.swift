@@ -108,15 +108,16 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
     public var baseURL: String { "http://127.0.0.1:\(port)" }
 
     public func stop() {
-        let (fd, open) = lock.withLock { () -> (Int32, Set<Int32>) in
+        let fd = lock.withLock { () -> Int32 in
             defer { listenFD = -1 }
-            return (listenFD, connections)
+            // Under the lock: a connection's thread closes its socket under it too.
+            for c in connections { shutdown(c, Int32(SHUT_RDWR)) }
+            return listenFD
         }
         if fd >= 0 {
             shutdown(fd, Int32(SHUT_RDWR))
             close(fd)
         }
-        for c in open { shutdown(c, Int32(SHUT_RDWR)) }
     }
 
     /// Queues `fault` for the next request whose path contains `pathContains`.
@@ -171,8 +172,15 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
             }
             let thread = Thread { [weak self] in
                 self?.connection(c)
-                _ = self?.lock.withLock { self?.connections.remove(c) }
-                close(c)
+                // Closed under the lock `stop()` shuts connections down with: it never hits a reused number.
+                if let self {
+                    self.lock.withLock {
+                        self.connections.remove(c)
+                        close(c)
+                    }
+                } else {
+                    close(c)
+                }
             }
             thread.stackSize = 1 << 20
             thread.start()

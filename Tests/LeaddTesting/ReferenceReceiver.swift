@@ -153,16 +153,17 @@ public final class ReferenceReceiver: @unchecked Sendable {
 
     /// Stops listening and drops every open connection (the receiver goes down).
     public func stop() {
-        let (fd, open) = lock.withLock { () -> (Int32, Set<Int32>) in
+        let fd = lock.withLock { () -> Int32 in
             let fd = listenFD
             listenFD = -1
-            return (fd, connections)
+            // Under the lock: a connection's thread closes its socket under it too.
+            for c in connections { shutdown(c, Int32(SHUT_RDWR)) }
+            return fd
         }
         if fd >= 0 {
             shutdown(fd, Int32(SHUT_RDWR))
             close(fd)
         }
-        for c in open { shutdown(c, Int32(SHUT_RDWR)) }
     }
 
     /// Ends every `.stall` in progress.
@@ -333,8 +334,15 @@ public final class ReferenceReceiver: @unchecked Sendable {
             notifyWaiters()
             let thread = Thread { [weak self] in
                 self?.serve(c)
-                _ = self?.lock.withLock { self?.connections.remove(c) }
-                close(c)
+                // Closed under the lock `stop()` shuts connections down with: it never hits a reused number.
+                if let self {
+                    self.lock.withLock {
+                        self.connections.remove(c)
+                        close(c)
+                    }
+                } else {
+                    close(c)
+                }
             }
             thread.stackSize = 1 << 20
             thread.start()
