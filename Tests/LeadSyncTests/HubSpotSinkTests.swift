@@ -129,6 +129,14 @@ import Testing
         let good = try #require(try fixture(server).sink() as? CRMSink)
         #expect(good.probe() == nil)
         #expect(server.server.requests.allSatisfy { $0.headers["authorization"]?.hasPrefix("Bearer ") == true })
+
+        // The paused sink resumes by itself once the credential is replaced, and delivers.
+        let sent = server.server.requests.count
+        #expect(try await f.drain(f.engine()).reports.last?.stop == .paused(reason: reason))
+        #expect(server.server.requests.count == sent, "a paused sink sends nothing")
+        try (Self.token + "\n").write(toFile: f.dir.path + "/token", atomically: true, encoding: .utf8)
+        try await f.drain(f.engine())
+        #expect(server.contacts.count == 2)
     }
 
     @Test func leadFieldsLandInTheMappedProperties() async throws {
