@@ -92,26 +92,9 @@ final class Bitrix24Connector: CRMConnector {
         var results: [String: LeadResult] = [:]
         var pending = items
         if lookUpFirst {
-            let commands = items.enumerated().map { i, item in
-                (
-                    "L\(i)",
-                    "crm.lead.list?"
-                        + Bitrix24Connector.query([
-                            ("filter[ORIGIN_ID]", item.leadID), ("select[0]", "ID"), ("select[1]", "ORIGIN_ID"),
-                        ])
-                )
-            }
-            let answer: [String: JSONValue]
-            switch call(commands, client: client) {
+            switch lookUp(items, client: client) {
             case .failed(let a): return a
-            case .answered(let ok, _): answer = ok
-            }
-            for (i, item) in items.enumerated() {
-                // The lead's own ORIGIN_ID is checked: a filter the portal ignored must not claim another lead.
-                let match = answer["L\(i)"]?.arrayValue?.first { $0["ORIGIN_ID"]?.stringValue == item.leadID }
-                if let id = match?["ID"].flatMap(WebhookAnswer.scalarText) {
-                    results[item.leadID] = .synced(remoteID: id)
-                }
+            case .found(let found): for (lead, id) in found { results[lead] = .synced(remoteID: id) }
             }
             pending.removeAll { results[$0.leadID] != nil }
         }
@@ -146,6 +129,64 @@ final class Bitrix24Connector: CRMConnector {
             }
         }
         return .accepted(results)
+    }
+
+    /// The leads of `items` the portal already holds (lead id → Bitrix24 id): by `crm.lead.list` filtered on
+    /// `ORIGIN_ID`; for those not found, `crm.duplicate.findbycomm` on their e-mails and phones gives candidates
+    /// whose `ORIGIN_ID` is read with `crm.lead.get` (in case the portal does not filter on `ORIGIN_ID`). A
+    /// lead counts as found only when its own `ORIGIN_ID` is our lead id.
+    func lookUp(_ items: [CRMItem], client: CRMClient) -> CRMLookup {
+        var found: [String: String] = [:]
+        func record(_ lead: JSONValue?) {
+            guard let lead, let origin = lead["ORIGIN_ID"]?.stringValue,
+                let id = lead["ID"].flatMap(WebhookAnswer.scalarText),
+                items.contains(where: { $0.leadID == origin })
+            else { return }
+            found[origin] = id
+        }
+        let byOrigin = items.enumerated().map { i, item in
+            (
+                "L\(i)",
+                "crm.lead.list?"
+                    + Bitrix24Connector.query([
+                        ("filter[ORIGIN_ID]", item.leadID), ("select[0]", "ID"), ("select[1]", "ORIGIN_ID"),
+                    ])
+            )
+        }
+        switch call(byOrigin, client: client) {
+        case .failed(let a): return .failed(a)
+        case .answered(let ok, _): for v in ok.values { for lead in v.arrayValue ?? [] { record(lead) } }
+        }
+        let rest = items.filter { found[$0.leadID] == nil }
+        var byComm: [(String, String)] = []
+        for (type, values) in [("EMAIL", rest.compactMap(\.email)), ("PHONE", rest.compactMap(\.phone))] {
+            for (k, start) in stride(from: 0, to: values.count, by: 20).enumerated() {
+                let chunk = values[start..<min(start + 20, values.count)]
+                let params =
+                    [("type", type), ("entity_type", "LEAD")] + chunk.enumerated().map { ("values[\($0)]", $1) }
+                byComm.append(("\(type)\(k)", "crm.duplicate.findbycomm?" + Bitrix24Connector.query(params)))
+            }
+        }
+        guard !byComm.isEmpty else { return .found(found) }
+        var candidates: [String] = []
+        switch call(byComm, client: client) {
+        case .failed(let a): return .failed(a)
+        case .answered(let ok, _):
+            for v in ok.values {
+                for id in v["LEAD"]?.arrayValue ?? [] {
+                    if let id = WebhookAnswer.scalarText(id), !candidates.contains(id) { candidates.append(id) }
+                }
+            }
+        }
+        // The newest candidates first: a lead added by a lost attempt is among the last the portal holds.
+        let newest = candidates.sorted { (Int($0) ?? 0) > (Int($1) ?? 0) }.prefix(50)
+        guard !newest.isEmpty else { return .found(found) }
+        switch call(newest.map { ("G\($0)", "crm.lead.get?" + Bitrix24Connector.query([("id", $0)])) }, client: client)
+        {
+        case .failed(let a): return .failed(a)
+        case .answered(let ok, _): for v in ok.values { record(v) }
+        }
+        return .found(found)
     }
 
     enum BatchCall {

@@ -62,6 +62,23 @@ import Testing
         #expect(!lookups.isEmpty)
     }
 
+    @Test func withoutAnOriginFilterTheLookupFindsLeadsByEmailAndPhone() async throws {
+        let server = try Bitrix24ContractServer()
+        server.ignoreOriginFilter()
+        let f = try fixture(server)
+        // Earlier leads fill the first page crm.lead.list answers with when it ignores the filter.
+        let old = try f.addLeads(60, email: { "earlier\($0)@example.com" })
+        try await f.drain(f.engine())
+        // Half have no e-mail: found by phone.
+        let ids = try f.addLeads(40, email: { $0 % 2 == 0 ? nil : "t\($0)@example.com" }, phoneBase: 2_000_000)
+        server.server.inject(.dropAfterCommit, pathContains: "/batch")
+        try await f.drain(f.engine())
+        try expectEachLeadOnce(server, f, old + ids)
+        let bodies = server.server.requests.map { String(decoding: $0.body, as: UTF8.self) }
+        #expect(bodies.contains { $0.contains("crm.duplicate.findbycomm") })
+        #expect(bodies.contains { $0.contains("crm.lead.get") })
+    }
+
     @Test func requestsAreSpacedByTheShaperAndTheBucketNeverOverflows() async throws {
         let server = try Bitrix24ContractServer()
         server.setLeakyBucket(capacity: 2, drainPerSecond: 10)

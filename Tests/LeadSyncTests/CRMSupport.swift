@@ -74,14 +74,15 @@ final class CRMFixture {
     func addLeads(
         _ n: Int,
         email: (Int) -> String? = { "visitor\($0)@example.com" },
-        notes: String = ""
+        notes: String = "",
+        phoneBase: Int = 1_000_000
     ) throws
         -> [String]
     {
         // One import transaction, not a fsync'd capture per lead: a test blocks its thread as little as it can.
         let leads = (0..<n).map { i in
             var fields = ["first_name": "Анна \(i)", "last_name": "L\(i)", "company": "Acme \(i % 7)"]
-            fields["phone"] = "+4930\(1_000_000 + i)"
+            fields["phone"] = "+4930\(phoneBase + i)"
             if let e = email(i) { fields["email"] = e }
             let lead = Lead(
                 event: "expo-test",

@@ -23,6 +23,7 @@ public final class Bitrix24ContractServer: @unchecked Sendable {
         var drain = 2.0
         var lastDrain = LoopbackHTTPServer.now()
         var refusedByBucket = 0
+        var ignoresOriginFilter = false
         init(prefix: String) { self.prefix = prefix }
     }
 
@@ -46,6 +47,10 @@ public final class Bitrix24ContractServer: @unchecked Sendable {
             state.drain = drainPerSecond
         }
     }
+
+    /// A portal whose `crm.lead.list` ignores `filter[ORIGIN_ID]` (crm-targets.md §7.9: not confirmed): it
+    /// answers the first page of all leads instead.
+    public func ignoreOriginFilter() { state.lock.withLock { state.ignoresOriginFilter = true } }
 
     /// How many requests the bucket refused.
     public var refusedByBucket: Int { state.lock.withLock { state.refusedByBucket } }
@@ -174,12 +179,31 @@ public final class Bitrix24ContractServer: @unchecked Sendable {
             }
             state.leads.append(fields.merging(["ID": .s("\(3000 + state.leads.count)")]) { $1 })
             return .success(.n(3000 + state.leads.count - 1))
-        case "crm.lead.list":
-            let filter = params.filter { $0.0.hasPrefix("filter[") }.map {
-                (String($0.0.dropFirst(7).dropLast()), $0.1)
+        case "crm.lead.get":
+            guard let lead = state.leads.first(where: { $0["ID"]?.stringValue == params.first { $0.0 == "id" }?.1 })
+            else { return .failure(ReceiverError("Not found")) }
+            return .success(.obj(lead.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }))
+        case "crm.duplicate.findbycomm":
+            let type = params.first { $0.0 == "type" }?.1 ?? ""
+            guard type == "EMAIL" || type == "PHONE" else {
+                return .failure(ReceiverError("Communication type is not defined"))
             }
+            let values = Set(params.filter { $0.0.hasPrefix("values[") }.map { $0.1.lowercased() })
+            guard values.count <= 20 else { return .failure(ReceiverError("Too many values")) }
+            let ids = state.leads.filter { lead in
+                (lead[type]?.arrayValue ?? []).contains {
+                    values.contains(($0["VALUE"]?.stringValue ?? "").lowercased())
+                }
+            }.compactMap { $0["ID"]?.stringValue.flatMap { Int($0) } }
+            // The oldest 20, as documented.
+            return .success(ids.isEmpty ? .array([]) : .obj([("LEAD", .array(ids.prefix(20).map { .n($0) }))]))
+        case "crm.lead.list":
+            let filter =
+                state.ignoresOriginFilter
+                ? []
+                : params.filter { $0.0.hasPrefix("filter[") }.map { (String($0.0.dropFirst(7).dropLast()), $0.1) }
             let select = params.filter { $0.0.hasPrefix("select[") }.map(\.1)
-            let found = state.leads.filter { lead in filter.allSatisfy { lead[$0.0]?.stringValue == $0.1 } }
+            let found = state.leads.filter { lead in filter.allSatisfy { lead[$0.0]?.stringValue == $0.1 } }.prefix(50)
             return .success(
                 .array(found.map { lead in .obj((select.isEmpty ? ["ID"] : select).map { ($0, lead[$0] ?? .null) }) })
             )
