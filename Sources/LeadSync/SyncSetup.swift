@@ -113,6 +113,16 @@ public enum SyncSetup {
         }
     }
 
+    /// How long a worker holds a batch: one request's timeout and a minute for the webhook and directory; a
+    /// CRM delivery may take several requests (a lookup, a create, a resend without invalid leads, each waiting
+    /// for the shaper), so it holds the batch for six.
+    static func leaseSeconds(_ sink: LeaddConfig.Sink) -> Int64 {
+        switch sink.type {
+        case .webhook, .directory: Int64(sink.timeoutSec) + 60
+        case .hubspot, .bitrix24, .amocrm: Int64(sink.timeoutSec) * 6 + 120
+        }
+    }
+
     /// The engine for one sink, with its own connection to the database (call on the thread that will use it).
     public static func makeEngine(
         _ sink: LeaddConfig.Sink,
@@ -133,7 +143,7 @@ public enum SyncSetup {
             settings: SyncSettings(config: config),
             logger: logger,
             cancel: cancel,
-            leaseSeconds: Int64(sink.timeoutSec) + 60
+            leaseSeconds: leaseSeconds(sink)
         )
     }
 
