@@ -97,7 +97,7 @@ private enum ConfigSection: String, CaseIterable {
         case .sink:
             [
                 "Name", "Type", "URL", "Directory", "Credential", "SecretFile", "CAFile", "AllowInsecure", "BatchSize",
-                "TimeoutSec", "Pipeline", "Status", "ResponsibleUser", "Source", "RatePerSec",
+                "TimeoutSec", "Pipeline", "Status", "ResponsibleUser", "Source", "RatePerSec", "TimeZoneOffset",
             ]
         case .sync: ["RetryInitialSec", "RetryMaxSec"]
         case .retention: ["PurgeSyncedAfterDays", "DeadAfterDays"]
@@ -106,7 +106,9 @@ private enum ConfigSection: String, CaseIterable {
     }
 
     /// The `[Sink]` keys kept verbatim in ``LeaddConfig/Sink/options``, besides the prefixed families.
-    static let sinkOptionKeys: Set<String> = ["Pipeline", "Status", "ResponsibleUser", "Source", "RatePerSec"]
+    static let sinkOptionKeys: Set<String> = [
+        "Pipeline", "Status", "ResponsibleUser", "Source", "RatePerSec", "TimeZoneOffset",
+    ]
 
     /// Families of keys with a free suffix (`Map.email`); only `[Sink]` has them.
     var keyPrefixes: [String] { self == .sink ? ["Map.", "Property.", "CustomField."] : [] }
@@ -584,6 +586,12 @@ extension LeaddConfig {
             sink.url = try checkURL(entry, sink: sink, reader: reader)
         } else if type == .webhook {
             throw reader.headerError("URL", "missing required key (Type=webhook needs URL=)")
+        } else if type == .amocrm {
+            throw reader.headerError(
+                "URL",
+                "missing required key (Type=amocrm needs the account's address, URL=https://SUBDOMAIN.amocrm.ru "
+                    + "or https://SUBDOMAIN.kommo.com)"
+            )
         }
         if let entry = reader.entry("Directory") {
             guard type == .directory else { throw reader.error(entry, "only allowed with Type=directory") }
@@ -611,6 +619,7 @@ extension LeaddConfig {
             if entry.key.hasPrefix("Map."), !isFieldName(entry.key.dropFirst(4)) {
                 throw reader.error(entry, "expected Map.<field name>=<CRM property>")
             }
+            if !entry.value.isEmpty { try checkCRMOption(entry, type: type, reader: reader) }
             if entry.key == "RatePerSec", !entry.value.isEmpty {
                 guard let rate = Double(entry.value), rate.isFinite, rate > 0 else {
                     throw reader.error(
@@ -621,6 +630,91 @@ extension LeaddConfig {
             }
         }
         return sink
+    }
+
+    /// A CRM option's value, for the sink's type: ids are numbers where the CRM's are, property names are
+    /// spelt the CRM's way (HubSpot lower case, Bitrix24 upper case), and each key only where the CRM has it.
+    private static func checkCRMOption(
+        _ entry: INIParser.Entry,
+        type: Sink.Kind,
+        reader: SectionReader
+    ) throws(ConfigError) {
+        let key = entry.key
+        let value = entry.value
+        func fail(_ message: String) -> ConfigError { reader.error(entry, message) }
+        func only(_ types: [Sink.Kind]) throws(ConfigError) {
+            guard types.contains(type) else {
+                throw fail(
+                    "not used by Type=\(type.rawValue) (only \(types.map { "Type=\($0.rawValue)" }.joined(separator: ", ")))"
+                )
+            }
+        }
+        func chars(_ text: some StringProtocol, _ allowed: (Unicode.Scalar) -> Bool) -> Bool {
+            !text.isEmpty && text.unicodeScalars.allSatisfy(allowed)
+        }
+        let digits = chars(value, isASCIIDigit)
+        let lowerName: (Unicode.Scalar) -> Bool = { ("a"..."z").contains($0) || isASCIIDigit($0) || $0 == "_" }
+        let upperName: (Unicode.Scalar) -> Bool = { ("A"..."Z").contains($0) || isASCIIDigit($0) || $0 == "_" }
+        let anyName: (Unicode.Scalar) -> Bool = { isASCIILetter($0) || isASCIIDigit($0) || $0 == "_" }
+        try only([.hubspot, .bitrix24, .amocrm])
+        switch key {
+        case "Pipeline":
+            try only([.amocrm])
+            guard digits else { throw fail("expected the pipeline's numeric id") }
+        case "Status":
+            switch type {
+            case .amocrm where !digits: throw fail("expected the status's numeric id")
+            case .bitrix24 where !chars(value, { upperName($0) || $0 == ":" }):
+                throw fail("expected a Bitrix24 STATUS_ID such as NEW")
+            default: break
+            }
+        case "ResponsibleUser":
+            guard digits else { throw fail("expected the user's numeric id") }
+        case "Source":
+            try only([.bitrix24, .amocrm])
+        case "TimeZoneOffset":
+            try only([.hubspot])
+            let parts = value.dropFirst().split(separator: ":")
+            guard
+                value == "Z"
+                    || (value.hasPrefix("+") || value.hasPrefix("-")) && parts.count == 2
+                        && parts.allSatisfy({ $0.count == 2 && chars($0, isASCIIDigit) })
+            else { throw fail("expected the account's UTC offset as +HH:MM or -HH:MM") }
+        case _ where key.hasPrefix("CustomField."):
+            try only([.amocrm])
+            guard chars(key.dropFirst(12), isASCIIDigit) else { throw fail("expected CustomField.<numeric field id>") }
+        case _ where key.hasPrefix("Property."):
+            let name = key.dropFirst(9)
+            let ok =
+                switch type {
+                case .hubspot: chars(name, lowerName)
+                case .bitrix24: chars(name, upperName)
+                default: chars(name, anyName)
+                }
+            guard ok else { throw fail("invalid property name for Type=\(type.rawValue)") }
+        case _ where key.hasPrefix("Map."):
+            guard value != "-" else { return }
+            let ok =
+                switch type {
+                case .hubspot: chars(value, lowerName)
+                case .bitrix24: chars(value, upperName)
+                default:
+                    ["first_name", "last_name", "NAME", "company", "EMAIL", "PHONE"].contains(value) || digits
+                        || value.hasPrefix("contact.") && chars(value.dropFirst(8), isASCIIDigit)
+                }
+            guard ok else {
+                let expected =
+                    switch type {
+                    case .hubspot: "a HubSpot property's internal name (lower case, digits, _)"
+                    case .bitrix24: "a Bitrix24 lead field (NAME, EMAIL, UF_CRM_…)"
+                    default:
+                        "first_name, last_name, NAME, company, EMAIL, PHONE, a lead custom field id or "
+                            + "contact.<custom field id>"
+                    }
+                throw fail("expected \(expected), or - for none")
+            }
+        default: break
+        }
     }
 
     /// `http(s)://host[:port]/…`, without user info; plain http only to loopback or with `AllowInsecure=yes`.
@@ -717,6 +811,23 @@ extension LeaddConfig {
 
     /// Checks that involve more than one section.
     private func crossCheck(_ merged: MergedSections) throws(ConfigError) {
+        // A CRM field map names a form field or one of the lead's own values.
+        let names = Set(form.fields.map(\.name)).union(Sink.leadValueNames)
+        for section in merged.repeated(.sink) {
+            for entry in section.entries where entry.key.hasPrefix("Map.") && !entry.value.isEmpty {
+                let field = String(entry.key.dropFirst(4))
+                guard names.contains(field) else {
+                    throw ConfigError(
+                        file: entry.file,
+                        line: entry.line,
+                        section: section.name,
+                        key: entry.displayKey,
+                        message: "\(field) is neither a form field nor one of "
+                            + Sink.leadValueNames.sorted().joined(separator: ", ")
+                    )
+                }
+            }
+        }
         for section in merged.repeated(.serial) {
             guard let device = section.last("Device"), !device.value.isEmpty else { continue }
             if device.value == terminal.tty {

@@ -279,6 +279,11 @@ public struct LeaddConfig: Sendable, Hashable {
             return map
         }
 
+        /// What a `Map.<name>=` may name besides the form's fields: the lead's own values.
+        public static let leadValueNames: Set<String> = [
+            "lead_id", "rating", "notes", "event", "kiosk", "captured_at", "badge_id", "channel",
+        ]
+
         /// `RatePerSec=` as a number, if set.
         public var ratePerSec: Double? { options["RatePerSec"].flatMap(Double.init) }
     }
@@ -441,19 +446,55 @@ extension LeaddConfig {
         #Type=directory
         #Directory=/media/usb/leads
         #
-        # A CRM: map form fields to CRM properties and set the CRM's own options.
+        # A CRM straight from the kiosk. Form fields map to CRM fields with Map.<field>=<CRM field> over the
+        # defaults (Map.<field>=- drops one); besides form fields, lead_id, rating, notes, event, kiosk,
+        # captured_at, badge_id and channel can be mapped. URL= replaces the CRM's API address (a proxy).
+        # RatePerSec= caps requests per second (defaults: HubSpot 9, Bitrix24 2, amoCRM 7).
+        #
+        # HubSpot: a private app's access token (scopes crm.objects.contacts.read and .write) as the credential.
         #[Sink]
-        #Name=crm
+        #Name=hubspot
+        #Type=hubspot
+        #Credential=leadd-hubspot
+        # Contact properties; create custom ones (leadd_lead_id, lead_rating…) in HubSpot first.
+        #Map.email=email
+        #Map.lead_id=leadd_lead_id
+        #Map.rating=lead_rating
+        # hs_lead_status and hubspot_owner_id of new contacts; any property with Property.<name>=.
+        #Status=NEW
+        #ResponsibleUser=12345678
+        #Property.lead_source_event=Expo 2026
+        # The account's UTC offset: the daily API limit resets at its midnight. Default: this kiosk's.
+        #TimeZoneOffset=+01:00
+        #
+        # Bitrix24: the whole inbound webhook URL (https://PORTAL/rest/USER/CODE/, scope crm) as the credential.
+        #[Sink]
+        #Name=bitrix
+        #Type=bitrix24
+        #Credential=leadd-bitrix24
+        #Map.job_title=POST
+        # SOURCE_ID, STATUS_ID and ASSIGNED_BY_ID of new leads (defaults TRADE_SHOW, NEW, the webhook's user).
+        #Source=TRADE_SHOW
+        #Status=NEW
+        #ResponsibleUser=1
+        #Property.UF_CRM_BOOTH=A1
+        #
+        # amoCRM / Kommo: the account address and a long-lived token of a private integration.
+        #[Sink]
+        #Name=amo
         #Type=amocrm
         #URL=https://example.amocrm.ru
         #Credential=leadd-amocrm
-        #Map.email=EMAIL
-        #Map.company=COMPANY
+        # The lead custom field (its numeric id) that keeps our lead id: resends look it up.
+        #Map.lead_id=1234567
+        #Map.company=company
         #Pipeline=1234567
         #Status=7654321
         #ResponsibleUser=1122334
+        # Lead name prefix and tag. Default: the event.
         #Source=Expo 2026 booth
-        #Property.lead_source=Trade show
+        # Lead custom fields: by field code, or by numeric id.
+        #Property.UTM_SOURCE=expo
         #CustomField.123456=booth-a1
         #RatePerSec=5
 

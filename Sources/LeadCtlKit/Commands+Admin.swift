@@ -1,6 +1,7 @@
 import ArgumentParser
 import LeadCore
 import LeadStore
+import LeadSync
 
 #if canImport(Glibc)
 import Glibc
@@ -94,11 +95,12 @@ struct Doctor: LeadCtlSubcommand {
             let queue =
                 s.map { "\($0.pending) pending, \($0.synced) synced, \($0.rejected) rejected, \($0.dead) dead" }
                 ?? "not registered yet"
+            let probe = Doctor.probe(sink, config: config, databasePath: dbPath)
             checks.append(
                 Check(
                     name: "sink \(sink.name)",
-                    ok: s?.state != "paused",
-                    detail: "\(sink.type.rawValue): \(queue); reachability is not probed by this build"
+                    ok: s?.state != "paused" && probe.ok,
+                    detail: "\(sink.type.rawValue): \(queue); \(probe.detail)"
                 )
             )
         }
@@ -123,6 +125,30 @@ struct Doctor: LeadCtlSubcommand {
             for c in checks { print("\(c.ok ? "ok  " : "FAIL") \(safe(c.name)): \(safe(c.detail))") }
         }
         if !ok { throw ExitCode(1) }
+    }
+}
+
+extension Doctor {
+    /// A CRM sink makes one harmless authenticated call (HubSpot: read one contact; Bitrix24: `crm.lead.fields`;
+    /// amoCRM: the account) to prove the credential works; other sinks are not probed.
+    static func probe(_ sink: LeaddConfig.Sink, config: LeaddConfig, databasePath: String) -> (ok: Bool, detail: String)
+    {
+        guard [.hubspot, .bitrix24, .amocrm].contains(sink.type) else {
+            return (true, "reachability is not probed for this type")
+        }
+        let environment = SyncEnvironment(
+            databasePath: databasePath,
+            credentialsDirectory: Context.environment["CREDENTIALS_DIRECTORY"],
+            appVersion: LeadCtl.version
+        )
+        do {
+            let made = try SyncSetup.makeSink(sink, kiosk: config, environment: environment, cancel: CancellationFlag())
+            guard let crm = made as? CRMSink else { return (true, "reachability is not probed for this type") }
+            if let problem = crm.probe() { return (false, "credential check failed: \(problem)") }
+            return (true, "credential works (one authenticated call answered)")
+        } catch {
+            return (false, "cannot set up: \(error)")
+        }
     }
 }
 

@@ -129,7 +129,11 @@ struct Show: LeadCtlSubcommand {
     @Flag(help: "The lead as one JSON document (the JSON Lines export shape).") var json = false
 
     static func syncSummary(_ deliveries: [DeliveryInfo], _ lead: Lead) -> String {
-        var parts = deliveries.map { "\($0.sink): \($0.state)" }
+        // A rejected lead says why (the receiver's or CRM's reason), so `list --state rejected` needs no `show`.
+        var parts = deliveries.map { d in
+            d.state == "rejected"
+                ? "\(d.sink): rejected (\(d.lastError ?? "no reason given"))" : "\(d.sink): \(d.state)"
+        }
         if lead.duplicateOf != nil { parts.append("duplicate") }
         return parts.isEmpty ? "local only" : safe(parts.joined(separator: ", "))
     }

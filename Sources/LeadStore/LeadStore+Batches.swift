@@ -14,14 +14,27 @@ public struct FrozenBatch: Sendable, Hashable {
     public var leadIDs: [String]
     /// Failed attempts so far (the backoff exponent).
     public var failures: Int
+    /// False only for a batch just formed, never handed to a sink: a resumed batch (after a failure, a timeout,
+    /// a crash, a split) may have reached the receiver, so a sink whose API creates records (a CRM without an
+    /// idempotency key) looks up what already exists before sending it again.
+    public var mayHaveBeenSent: Bool
 
-    public init(id: String, sink: String, createdAt: Timestamp, body: [UInt8], leadIDs: [String], failures: Int) {
+    public init(
+        id: String,
+        sink: String,
+        createdAt: Timestamp,
+        body: [UInt8],
+        leadIDs: [String],
+        failures: Int,
+        mayHaveBeenSent: Bool = true
+    ) {
         self.id = id
         self.sink = sink
         self.createdAt = createdAt
         self.body = body
         self.leadIDs = leadIDs
         self.failures = failures
+        self.mayHaveBeenSent = mayHaveBeenSent
     }
 }
 
@@ -253,7 +266,8 @@ extension LeadStore {
                 createdAt: now,
                 body: content.body,
                 leadIDs: taken.map(\.lead.id),
-                failures: 0
+                failures: 0,
+                mayHaveBeenSent: false
             )
         }
     }

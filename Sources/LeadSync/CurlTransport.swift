@@ -105,6 +105,10 @@ public final class CurlTransport {
     private var headerList: UnsafeMutablePointer<curl_slist>?
     private var bodyCopy: UnsafeMutableRawBufferPointer?
     private var startFailure: TransportFailure?
+    /// The URL set on the handle (``settings`` `url` unless a request named another).
+    private var currentURL: String
+    /// The handle was last switched to GET.
+    private var isGet = false
     public let settings: TransportSettings
     private let cancel: CancellationFlag
     private let collector: Collector
@@ -140,6 +144,7 @@ public final class CurlTransport {
         self.handle = handle
         self.multi = multi
         self.settings = settings
+        self.currentURL = settings.url
         self.cancel = cancel
         self.collector = Collector(limit: settings.maximumResponseBytes, cancel: cancel)
         let timeout = max(1, settings.timeoutSeconds)
@@ -183,18 +188,59 @@ public final class CurlTransport {
     }
 
     /// POSTs `body` with `headers` (`Name: value` lines) and returns the answer; blocks for at most the timeout.
-    /// POSTs `body` with `headers` (`Name: value` lines) and returns the answer; blocks for at most the timeout.
     public func post(headers: [String], body: [UInt8]) -> Result<HTTPResponse, TransportFailure> {
         start(headers: headers, body: body)
         return finish()
     }
 
+    /// One request to `url` (a CRM's API path under the configured base, same scheme and host rules): `GET`
+    /// ignores `body`; anything else is a POST. Blocks for at most the timeout.
+    ///
+    /// `freshConnection` opens a new connection for it: libcurl silently sends a request again when a reused
+    /// keep-alive connection closes without an answer — and that may be a server that stored the request and
+    /// then failed. A request that creates records without an idempotency key must never be repeated unseen.
+    public func request(
+        _ method: HTTPMethod,
+        url: String,
+        headers: [String],
+        body: [UInt8] = [],
+        freshConnection: Bool = false
+    ) -> Result<HTTPResponse, TransportFailure> {
+        if freshConnection { _ = CCurl_setopt_long(handle, CURLOPT_FRESH_CONNECT, 1) }
+        defer { if freshConnection { _ = CCurl_setopt_long(handle, CURLOPT_FRESH_CONNECT, 0) } }
+        start(headers: headers, body: body, url: url, method: method)
+        return finish()
+    }
+
+    /// The methods ``request(_:url:headers:body:)`` sends.
+    public enum HTTPMethod: Sendable {
+        case get, post
+    }
+
     /// Starts a POST and sends what the socket takes without waiting; ``finish()`` waits for the answer.
     /// Between the two the caller may do other work on this thread (nothing else may use the transport).
-    public func start(headers: [String], body: [UInt8]) {
+    public func start(headers: [String], body: [UInt8], url: String? = nil, method: HTTPMethod = .post) {
         precondition(!inFlight, "one request at a time")
         collector.reset()
         startFailure = nil
+        if let url, url != currentURL {
+            guard let (scheme, _) = TransportSettings.split(url), scheme == "https" || scheme == "http" else {
+                startFailure = TransportFailure(message: "invalid URL", ambiguous: false, cancelled: false)
+                return
+            }
+            _ = url.withCString { CCurl_setopt_ptr(handle, CURLOPT_URL, $0) }
+            currentURL = url
+        } else if url == nil, currentURL != settings.url {
+            _ = settings.url.withCString { CCurl_setopt_ptr(handle, CURLOPT_URL, $0) }
+            currentURL = settings.url
+        }
+        if method == .get {
+            _ = CCurl_setopt_long(handle, CURLOPT_HTTPGET, 1)
+            isGet = true
+        } else if isGet {
+            _ = CCurl_setopt_long(handle, CURLOPT_POST, 1)
+            isGet = false
+        }
         var list: UnsafeMutablePointer<curl_slist>?
         // An empty `Expect:` stops libcurl from waiting for `100 Continue` before a large body.
         for line in headers + ["Expect:"] {
@@ -211,8 +257,10 @@ public final class CurlTransport {
         body.withUnsafeBytes { copy.copyMemory(from: $0) }
         bodyCopy = copy
         _ = CCurl_setopt_ptr(handle, CURLOPT_HTTPHEADER, list)
-        _ = CCurl_setopt_off_t(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
-        _ = CCurl_setopt_ptr(handle, CURLOPT_POSTFIELDS, copy.baseAddress)
+        if method == .post {
+            _ = CCurl_setopt_off_t(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
+            _ = CCurl_setopt_ptr(handle, CURLOPT_POSTFIELDS, copy.baseAddress)
+        }
         guard CCurl_multi_add_handle(multi, handle) == CURLM_OK else {
             startFailure = TransportFailure(message: "libcurl refused the request", ambiguous: false, cancelled: false)
             return

@@ -21,8 +21,7 @@ public struct SyncEnvironment: Sendable, Hashable {
 
 /// Builds sinks, engines and the daemon's sync services from the configuration.
 public enum SyncSetup {
-    /// The sink a `[Sink]` section describes. A type this build cannot deliver to yet (the CRMs) becomes a sink
-    /// that pauses with that reason, so `leadctl status` says so and its leads stay queued.
+    /// The sink a `[Sink]` section describes.
     public static func makeSink(
         _ config: LeaddConfig.Sink,
         kiosk: LeaddConfig,
@@ -77,7 +76,50 @@ public enum SyncSetup {
                 secrets: configured ? secrets : { () throws(SyncError) in nil }
             )
         case .hubspot, .bitrix24, .amocrm:
-            return UnsupportedSink(name: config.name, type: config.type.rawValue, batchSize: config.batchSize)
+            let connector: any CRMConnector
+            switch config.type {
+            case .hubspot: connector = HubSpotConnector(options: config.options)
+            case .bitrix24: connector = Bitrix24Connector(options: config.options)
+            default: connector = AmoCRMConnector(options: config.options)
+            }
+            return CRMSink(
+                name: config.name,
+                batchSize: config.batchSize,
+                connector: connector,
+                settings: TransportSettings(
+                    url: config.url ?? "https://localhost/",
+                    caFile: config.caFile,
+                    allowInsecure: config.allowInsecure,
+                    timeoutSeconds: config.timeoutSec,
+                    connectTimeoutSeconds: min(10, config.timeoutSec),
+                    userAgent: "leadd/\(environment.appVersion) (\(kiosk.kiosk.id))"
+                ),
+                configuredURL: config.url,
+                ratePerSecond: config.ratePerSec ?? defaultRate(config.type),
+                cancel: cancel,
+                secrets: secrets
+            )
+        }
+    }
+
+    /// Requests per second a CRM sink sends at most when `RatePerSec=` is not set: the lowest documented limit
+    /// (crm-targets.md §7.4: HubSpot 100 per 10 s on the smallest plans, Bitrix24 2/s sustained, Kommo 7/s).
+    public static func defaultRate(_ type: LeaddConfig.Sink.Kind) -> Double {
+        switch type {
+        case .hubspot: 9
+        case .bitrix24: 2
+        case .amocrm: 7
+        case .webhook, .directory: 1000
+        }
+    }
+
+    /// How long a worker holds a batch: one request's timeout and a minute for the webhook and directory; a
+    /// CRM delivery may take several requests (a lookup, a create, a resend without invalid leads, each waiting
+    /// for the shaper), so it holds the batch for six.
+    static func leaseSeconds(_ sink: LeaddConfig.Sink) -> Int64 {
+        switch sink.type {
+        case .webhook, .directory: Int64(sink.timeoutSec) + 60
+        case .hubspot, .bitrix24, .amocrm: Int64(sink.timeoutSec) * 6 + 120
         }
     }
 
@@ -101,7 +143,7 @@ public enum SyncSetup {
             settings: SyncSettings(config: config),
             logger: logger,
             cancel: cancel,
-            leaseSeconds: Int64(sink.timeoutSec) + 60
+            leaseSeconds: leaseSeconds(sink)
         )
     }
 
@@ -127,35 +169,5 @@ public enum SyncSetup {
             )
         }
         return services
-    }
-}
-
-/// A sink type this build does not deliver to: it pauses at once, saying so, and keeps the leads queued.
-final class UnsupportedSink: Sink {
-    let name: String
-    let batchSize: Int
-    let type: String
-    var fingerprint: String { "unsupported-\(type)" }
-
-    init(name: String, type: String, batchSize: Int) {
-        self.name = name
-        self.type = type
-        self.batchSize = batchSize
-    }
-
-    func makeBody(batchID: String, createdAt: Timestamp, leads: [Lead]) -> BatchContent {
-        BatchBody.make(
-            batchID: batchID,
-            createdAt: createdAt,
-            source: BatchSource(kioskID: "", eventID: "", appVersion: ""),
-            leads: leads,
-            fieldOrder: []
-        )
-    }
-
-    var unavailableReason: String? { "Type=\(type) is not supported by this build; leads stay queued" }
-
-    func deliver(_ batch: FrozenBatch, timestamp: Int64) -> SinkAnswer {
-        .pause(reason: unavailableReason ?? "unsupported")
     }
 }

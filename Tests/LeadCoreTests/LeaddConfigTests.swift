@@ -213,7 +213,7 @@ private struct TemporaryDirectory {
             AllowInsecure=true
             BatchSize=25
             TimeoutSec=10
-            Map.email=EMAIL
+            Map.rating=123456
             Map.full_name=NAME
             Pipeline=123
             Status=456
@@ -303,13 +303,13 @@ private struct TemporaryDirectory {
                     batchSize: 25,
                     timeoutSec: 10,
                     options: [
-                        "Map.email": "EMAIL", "Map.full_name": "NAME", "Pipeline": "123", "Status": "456",
+                        "Map.rating": "123456", "Map.full_name": "NAME", "Pipeline": "123", "Status": "456",
                         "ResponsibleUser": "789", "Source": "Booth", "Property.lead_source": "Expo",
                         "CustomField.987": "booth-a1", "RatePerSec": "6.5",
                     ]
                 )
         )
-        #expect(config.sinks[0].fieldMap == ["email": "EMAIL", "full_name": "NAME"])
+        #expect(config.sinks[0].fieldMap == ["rating": "123456", "full_name": "NAME"])
         #expect(config.sinks[0].ratePerSec == 6.5)
         #expect(config.sinks[1] == LeaddConfig.Sink(name: "usb", type: .directory, directory: "/media/usb/leads"))
         #expect(config.sync == .init(retryInitialSec: 2, retryMaxSec: 600))
@@ -517,6 +517,30 @@ private struct TemporaryDirectory {
         ("[Kiosk]\nEvent=e\n[Sink]\nName=h\nType=hubspot\nCredential=c\nMap.Email=email\n", 7, "Map.Email"),
         ("[Kiosk]\nEvent=e\n[Sink]\nName=h\nType=hubspot\nCredential=a/b\n", 6, "Credential"),
         ("[Kiosk]\nEvent=e\n[Sink]\nName=h\nType=hubspot\nCredential=c\nURL[ru]=https://x/\n", 7, "URL[ru]"),
+        ("[Kiosk]\nEvent=e\n[Sink]\nName=h\nType=hubspot\nCredential=c\nMap.email=Email\n", 7, "Map.email"),
+        ("[Kiosk]\nEvent=e\n[Sink]\nName=h\nType=hubspot\nCredential=c\nMap.nickname=nick\n", 7, "Map.nickname"),
+        ("[Kiosk]\nEvent=e\n[Sink]\nName=h\nType=hubspot\nCredential=c\nSource=Expo\n", 7, "Source"),
+        ("[Kiosk]\nEvent=e\n[Sink]\nName=h\nType=hubspot\nCredential=c\nTimeZoneOffset=CET\n", 7, "TimeZoneOffset"),
+        ("[Kiosk]\nEvent=e\n[Sink]\nName=b\nType=bitrix24\nCredential=c\nPipeline=5\n", 7, "Pipeline"),
+        ("[Kiosk]\nEvent=e\n[Sink]\nName=b\nType=bitrix24\nCredential=c\nMap.phone=phone\n", 7, "Map.phone"),
+        ("[Kiosk]\nEvent=e\n[Sink]\nName=b\nType=bitrix24\nCredential=c\nResponsibleUser=boss\n", 7, "ResponsibleUser"),
+        ("[Kiosk]\nEvent=e\n[Sink]\nName=a\nType=amocrm\nCredential=c\n", 3, "URL"),
+        (
+            "[Kiosk]\nEvent=e\n[Sink]\nName=a\nType=amocrm\nURL=https://x.kommo.com\nCredential=c\nStatus=NEW\n", 8,
+            "Status"
+        ),
+        (
+            "[Kiosk]\nEvent=e\n[Sink]\nName=a\nType=amocrm\nURL=https://x.kommo.com\nCredential=c\nMap.lead_id=LEAD\n",
+            8, "Map.lead_id"
+        ),
+        (
+            "[Kiosk]\nEvent=e\n[Sink]\nName=a\nType=amocrm\nURL=https://x.kommo.com\nCredential=c\nCustomField.x=1\n",
+            8, "CustomField.x"
+        ),
+        (
+            "[Kiosk]\nEvent=e\n[Sink]\nName=w\nType=webhook\nURL=https://x/\nCredential=c\nMap.email=email\n", 8,
+            "Map.email"
+        ),
         ("[Kiosk]\nEvent=e\n[Retention]\nDeadAfterDays=0\n", 4, "DeadAfterDays"),
         ("[Kiosk]\nEvent=e\n[Retention]\nPurgeSyncedAfterDays=soon\n", 4, "PurgeSyncedAfterDays"),
         ("[Kiosk]\nEvent=e\n[Staff]\nPIN=12a4\n", 4, "PIN"),

@@ -142,30 +142,9 @@ public final class ReferenceReceiver: @unchecked Sendable {
 
     /// Listens (again) on `port`, or the port it had (the outage test takes the receiver down and up).
     public func start(port requested: UInt16? = nil) throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw ReceiverError("socket: \(errno)") }
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = (requested ?? port).bigEndian
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard rc == 0, listen(fd, 128) == 0 else {
-            close(fd)
-            throw ReceiverError("bind/listen: \(String(cString: strerror(errno)))")
-        }
-        var bound = sockaddr_in()
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &bound) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
-        }
+        let (fd, bound) = try LoopbackHTTPServer.listenOnLoopback(port: requested ?? port)
         lock.withLock {
-            port = UInt16(bigEndian: bound.sin_port)
+            port = bound
             listenFD = fd
         }
         let thread = Thread { [weak self] in self?.acceptLoop(fd) }
@@ -174,16 +153,17 @@ public final class ReferenceReceiver: @unchecked Sendable {
 
     /// Stops listening and drops every open connection (the receiver goes down).
     public func stop() {
-        let (fd, open) = lock.withLock { () -> (Int32, Set<Int32>) in
+        let fd = lock.withLock { () -> Int32 in
             let fd = listenFD
             listenFD = -1
-            return (fd, connections)
+            // Under the lock: a connection's thread closes its socket under it too.
+            for c in connections { shutdown(c, Int32(SHUT_RDWR)) }
+            return fd
         }
         if fd >= 0 {
             shutdown(fd, Int32(SHUT_RDWR))
             close(fd)
         }
-        for c in open { shutdown(c, Int32(SHUT_RDWR)) }
     }
 
     /// Ends every `.stall` in progress.
@@ -354,8 +334,15 @@ public final class ReferenceReceiver: @unchecked Sendable {
             notifyWaiters()
             let thread = Thread { [weak self] in
                 self?.serve(c)
-                _ = self?.lock.withLock { self?.connections.remove(c) }
-                close(c)
+                // Closed under the lock `stop()` shuts connections down with: it never hits a reused number.
+                if let self {
+                    self.lock.withLock {
+                        self.connections.remove(c)
+                        close(c)
+                    }
+                } else {
+                    close(c)
+                }
             }
             thread.stackSize = 1 << 20
             thread.start()

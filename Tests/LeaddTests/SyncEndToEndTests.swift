@@ -77,18 +77,7 @@ final class SyncKiosk: @unchecked Sendable {
     /// Runs the built `leadctl --config … ARGS`: exit status and standard output.
     @discardableResult
     func leadctl(_ args: [String]) throws -> (status: Int32, out: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: BuiltProducts.path("leadctl"))
-        p.arguments = ["--config", configPath] + args
-        p.environment = ["PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        try runLeadctl(config: configPath, args)
     }
 
     /// `leadctl status --json`'s entry for the sink.
@@ -299,4 +288,20 @@ func waitFor(timeout: Double, _ condition: () throws -> Bool) async throws -> Bo
         try await Task.sleep(for: .milliseconds(100))
     }
     return try condition()
+}
+
+/// Runs the built `leadctl --config CONFIG ARGS` in a minimal environment: exit status and standard output.
+func runLeadctl(config: String, _ args: [String]) throws -> (status: Int32, out: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: BuiltProducts.path("leadctl"))
+    p.arguments = ["--config", config] + args
+    p.environment = ["PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"]
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = FileHandle.nullDevice
+    p.standardInput = FileHandle.nullDevice
+    try p.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
 }
