@@ -71,15 +71,20 @@ public final class LeadStore {
     /// wait for that (no busy handler): when another process is opening the same new database at once, try again
     /// until the busy timeout.
     private func enableWAL() throws {
-        var waited: Int32 = 0
+        // Each attempt may itself wait in SQLite's busy handler: the deadline is on the clock, not a sum of pauses.
+        let deadline = LeadStore.monotonicMilliseconds() + Int64(LeadStore.busyTimeoutMilliseconds)
         while try !switchedToWAL() {
-            guard waited < LeadStore.busyTimeoutMilliseconds else {
+            guard LeadStore.monotonicMilliseconds() < deadline else {
                 throw StoreError(.busy, "\(path): cannot switch to WAL: another process holds the database")
             }
-            let pause = Int32.random(in: 5...25)
-            usleep(useconds_t(pause) * 1000)
-            waited += pause
+            usleep(useconds_t.random(in: 5_000...25_000))
         }
+    }
+
+    private static func monotonicMilliseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
     }
 
     /// One attempt: true when the database is in WAL mode, false when it is busy.
