@@ -38,6 +38,7 @@ package: release deploy-deps
 test-deploy: package
 	deploy/test/unit.sh
 	deploy/test/install.sh .build/deb/leadd_*.deb
+	deploy/test/ansible.sh .build/deb/leadd_*.deb
 
 # The sync crash test with 500 SIGKILLs of leadd instead of make test's 50.
 soak: deps

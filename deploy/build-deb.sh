@@ -31,6 +31,7 @@ f 0644 systemd/leadd.service lib/systemd/system/leadd.service
 f 0644 udev/70-leadd-scanners.rules lib/udev/rules.d/70-leadd-scanners.rules
 f 0644 systemd/leadd.sysusers usr/lib/sysusers.d/leadd.conf
 f 0755 systemd/kiosk/leadd-console-kiosk usr/sbin/leadd-console-kiosk
+f 0755 systemd/leadd-credential usr/sbin/leadd-credential
 f 0755 systemd/kiosk/leadd-vt-lock usr/libexec/leadd/leadd-vt-lock
 for k in console.conf logind.conf system.conf sysctl.conf; do
     f 0644 "systemd/kiosk/$k" "usr/share/leadd/kiosk/$k"
@@ -55,6 +56,8 @@ man() { # NAME SECTION SUMMARY < help text
 "$BIN/leadctl" --help | man leadctl 1 "inspect, qualify, export and sync the leads of a leadd kiosk"
 sed -n '2,/^set -eu/p' systemd/kiosk/leadd-console-kiosk | sed -e '$d' -e 's/^# \{0,1\}//' \
     | man leadd-console-kiosk 8 "put the leadd form on tty1 and lock the console down"
+sed -n '2,/^set -eu/p' systemd/leadd-credential | sed -e '$d' -e 's/^# \{0,1\}//' \
+    | man leadd-credential 8 "store a secret as a systemd credential of leadd.service"
 
 DOC=usr/share/doc/leadd
 f 0644 README.md "$DOC/README.md"

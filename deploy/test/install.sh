@@ -21,7 +21,7 @@ $DPKG -i "$DEB" > "$SCRATCH/install.log" 2>&1 || fail "dpkg -i: $(cat "$SCRATCH/
 [ "$(status)" = installed ] || fail "status after install: $(status)"
 pass "dpkg --root -i $DEB"
 
-for f in usr/bin/leadd usr/bin/leadctl usr/sbin/leadd-console-kiosk usr/libexec/leadd/leadd-vt-lock; do
+for f in usr/bin/leadd usr/bin/leadctl usr/sbin/leadd-console-kiosk usr/sbin/leadd-credential usr/libexec/leadd/leadd-vt-lock; do
     [ -x "$R/$f" ] || fail "/$f not installed executable"
 done
 for f in lib/systemd/system/leadd.service lib/udev/rules.d/70-leadd-scanners.rules usr/lib/sysusers.d/leadd.conf \
