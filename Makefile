@@ -7,7 +7,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE_DIR := .build/release
 # Packaging and its tests (make package, make test-deploy): dpkg-shlibdeps, lintian, systemd-analyze, the
 # Python venv Ansible is installed into.
-DEPLOY_DEBS := dpkg-dev lintian systemd python3-venv perl
+DEPLOY_DEBS := dpkg-dev lintian systemd udev python3-venv perl
 
 .PHONY: deps deploy-deps build test test-deploy package demo tour bench lint format release clean fuzz soak
 
@@ -34,9 +34,10 @@ package: release deploy-deps
 	deploy/build-deb.sh $(RELEASE_DIR)
 	lintian --fail-on error,warning .build/deb/leadd_*.deb
 
-# Unit hardening and verify, the .deb installed into and removed from a throwaway root, the Ansible playbook.
+# Unit hardening and verify, the scanner udev rules, the .deb installed into and removed from a throwaway root, the Ansible playbook.
 test-deploy: package
 	deploy/test/unit.sh
+	deploy/test/udev.sh
 	deploy/test/install.sh .build/deb/leadd_*.deb
 	deploy/test/ansible.sh .build/deb/leadd_*.deb
 

@@ -81,6 +81,16 @@ exposure_at_most "$R" leadd.service 2.0 "installed leadd.service + console kiosk
 [ ! -e "$R/etc/systemd/system/ctrl-alt-del.target" ] || fail "kiosk disable left ctrl-alt-del masked"
 pass "leadd-console-kiosk disable --root undoes it"
 
+# leadd-credential, plain mode (the Ansible test covers the encrypted one).
+out=$(printf 'tok-1' | "$R/usr/sbin/leadd-credential" leadd-test --plain --root "$R") || fail "leadd-credential: $out"
+[ "$out" = "changed plain" ] || fail "leadd-credential printed '$out'"
+[ "$(cat "$R/etc/credstore/leadd-test")" = tok-1 ] || fail "credstore/leadd-test does not hold the secret"
+[ "$(stat -c %a "$R/etc/credstore/leadd-test") $(stat -c %a "$R/etc/credstore")" = "600 700" ] || fail "credential modes"
+out=$(printf 'tok-1' | "$R/usr/sbin/leadd-credential" leadd-test --plain --root "$R")
+[ "$out" = "unchanged plain" ] || fail "the same secret again: '$out'"
+printf '' | "$R/usr/sbin/leadd-credential" leadd-test --plain --root "$R" 2>/dev/null && fail "an empty secret was accepted"
+pass "leadd-credential --plain: root-only file, unchanged when the same, empty refused"
+
 # State and local configuration the package must never touch.
 mkdir -p "$R/var/lib/leadd"
 "$R/usr/bin/leadctl" --db "$R/var/lib/leadd/leads.sqlite3" add first_name=Ada email=ada@example.com --consent \
