@@ -14,8 +14,18 @@ for b in leadd leadctl; do
     [ -x "$BIN/$b" ] || { echo "build-deb: $BIN/$b missing: run make release first" >&2; exit 1; }
 done
 
-VERSION=$("$BIN/leadd" --version)
 ARCH=$(dpkg --print-architecture)
+# The binaries must be this machine's architecture: dpkg-shlibdeps reads this machine's libraries, and the
+# version comes from running leadd. A cross-built arm64 binary is packaged on an arm64 machine (README).
+machine=$(readelf -h "$BIN/leadd" | sed -n 's/^ *Machine: *//p')
+case $machine in
+    *X86-64*) bin_arch=amd64 ;;
+    AArch64) bin_arch=arm64 ;;
+    ARM) bin_arch=armhf ;;
+    *) bin_arch="unknown ($machine)" ;;
+esac
+[ "$bin_arch" = "$ARCH" ] || { echo "build-deb: $BIN/leadd is $bin_arch, this machine is $ARCH: package it on $bin_arch" >&2; exit 1; }
+VERSION=$("$BIN/leadd" --version)
 PKG=leadd_${VERSION}_${ARCH}
 STAGE=$OUT/$PKG
 rm -rf "$STAGE" "$OUT/shlibs" "$OUT"/leadd_*.deb

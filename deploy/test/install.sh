@@ -127,3 +127,15 @@ grep -q "leads kept in /var/lib/leadd" "$SCRATCH/purge.log" || fail "purge did n
 n=$("$(dirname "$0")/../../.build/release/leadctl" --db "$R/var/lib/leadd/leads.sqlite3" list 2>&1 | grep -c ada@example.com) \
     || fail "the lead is not readable after purge"
 pass "dpkg -P: conffile and unit links gone; the leads database kept and readable ($n lead)"
+
+# build-deb.sh refuses binaries of another architecture (an arm64 leadd must be packaged on arm64).
+mkdir -p "$SCRATCH/arm64"
+cp "$(dirname "$0")/../../.build/release/leadctl" "$SCRATCH/arm64/leadctl"
+cp "$(dirname "$0")/../../.build/release/leadd" "$SCRATCH/arm64/leadd"
+printf '\267\000' | dd of="$SCRATCH/arm64/leadd" bs=1 seek=18 conv=notrunc 2>/dev/null # e_machine = EM_AARCH64
+[ "$(readelf -h "$SCRATCH/arm64/leadd" | sed -n 's/^ *Machine: *//p')" = AArch64 ] || fail "could not fake an arm64 ELF header"
+if [ "$(dpkg --print-architecture)" != arm64 ]; then
+    if out=$("$(dirname "$0")/../build-deb.sh" "$SCRATCH/arm64" 2>&1); then fail "build-deb packaged an arm64 binary here"; fi
+    echo "$out" | grep -q "is arm64, this machine is" || fail "build-deb's refusal does not say why: $out"
+    pass "build-deb.sh refuses an arm64 binary on $(dpkg --print-architecture)"
+fi
