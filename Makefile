@@ -34,12 +34,13 @@ package: release deploy-deps
 	deploy/build-deb.sh $(RELEASE_DIR)
 	lintian --fail-on error,warning .build/deb/leadd_*.deb
 
-# Unit hardening and verify, the scanner udev rules, the .deb installed into and removed from a throwaway root, the Ansible playbook.
+# Unit hardening and verify, the scanner udev rules, the .deb installed into and removed from a throwaway root, the
+# Ansible playbook. All but the first need root (dpkg --root, a private mount namespace): sudo when not root.
 test-deploy: package
 	deploy/test/unit.sh
-	deploy/test/udev.sh
-	deploy/test/install.sh .build/deb/leadd_*.deb
-	deploy/test/ansible.sh .build/deb/leadd_*.deb
+	$(SUDO) deploy/test/udev.sh
+	$(SUDO) deploy/test/install.sh .build/deb/leadd_*.deb
+	$(SUDO) deploy/test/ansible.sh .build/deb/leadd_*.deb
 
 # The sync crash test with 500 SIGKILLs of leadd instead of make test's 50.
 soak: deps

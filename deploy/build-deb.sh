@@ -56,7 +56,7 @@ man() { # NAME SECTION SUMMARY < help text
     install -d -m 0755 "$STAGE/usr/share/man/man$2"
     {
         printf '.TH %s %s "" "leadd %s" "leadd"\n.SH NAME\n%s \\- %s\n.SH DESCRIPTION\n.nf\n' \
-            "$(echo "$1" | tr a-z A-Z)" "$2" "$VERSION" "$1" "$3"
+            "$(echo "$1" | tr '[:lower:]' '[:upper:]')" "$2" "$VERSION" "$1" "$3"
         sed -e 's/\\/\\e/g' -e "s/^\([.']\)/\\\\\&\1/"
         printf '.fi\n.SH SEE ALSO\n/usr/share/doc/leadd/README.md\n'
     } | gzip -9n > "$STAGE/usr/share/man/man$2/$1.$2.gz"

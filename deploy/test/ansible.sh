@@ -7,7 +7,7 @@
 # changes only the credential and restarts.
 . "$(dirname "$0")/lib.sh"
 DEB=$(realpath "${1:?usage: ansible.sh leadd_VERSION_ARCH.deb}")
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 REPO=$(pwd)
 ANSIBLE_CORE=2.19.14
 VENV=$REPO/.build/ansible-venv

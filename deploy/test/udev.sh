@@ -4,11 +4,12 @@
 # so nothing reaches the host's /dev or udev database. A local rule naming the device gives
 # /dev/leadd-scanner-<name>; a known vendor id gives /dev/leadd-scanner-<port>; any other tty is left alone.
 . "$(dirname "$0")/lib.sh"
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 command -v udevadm >/dev/null || fail "udevadm missing (apt-get install udev)"
 [ "$(id -u)" = 0 ] || fail "needs root (a private mount namespace)"
-dev=$(ls /sys/class/tty | grep -E '^tty[0-9]+$' | sort -V | sed -n 2p)
-other=$(ls /sys/class/tty | grep -E '^tty[0-9]+$' | sort -V | sed -n 3p)
+vts=$(for d in /sys/class/tty/tty[0-9]*; do [ -e "$d" ] && basename "$d"; done | sort -V)
+dev=$(echo "$vts" | sed -n 2p)
+other=$(echo "$vts" | sed -n 3p)
 [ -n "$dev" ] && [ -n "$other" ] || fail "no virtual consoles in /sys/class/tty to test on"
 scratch
 

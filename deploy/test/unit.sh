@@ -3,7 +3,7 @@
 # a credentials drop-in as the Ansible playbook writes it): systemd-analyze verify prints nothing and the
 # offline security exposure is ≤ 2.0. LEADD is the binary placed at ExecStart (default .build/release/leadd).
 . "$(dirname "$0")/lib.sh"
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 LEADD=${1:-.build/release/leadd}
 [ -x "$LEADD" ] || fail "$LEADD missing (make release)"
 scratch
