@@ -4,7 +4,8 @@
 # (leadd_root): the package is installed, the kiosk config rendered and accepted by leadctl, the secrets are
 # systemd credentials encrypted with that root's host key, the unit with the drop-ins verifies; a second
 # run changes nothing and restarts nothing; --check reports a change without making it; a changed secret
-# changes only the credential and restarts.
+# changes only the credential and restarts; and --check against this machine itself (no leadd_root, the apt
+# path) reports what it would do and changes nothing here.
 . "$(dirname "$0")/lib.sh"
 DEB=$(realpath "${1:?usage: ansible.sh leadd_VERSION_ARCH.deb}")
 cd "$(dirname "$0")/../.." || exit 1
@@ -123,3 +124,42 @@ handler_ran "$SCRATCH/run3.log" || fail "a new secret did not restart leadd"
 [ "$(md5sum < "$R/etc/leadd/leadd.conf.d/50-ansible.conf")" = "$conf_sum" ] || fail "a new secret changed the config"
 grep -q whsec_second "$SCRATCH/run3.log" && fail "the secret appears in Ansible's output"
 pass "run 3 (rotated secret): only the credential changed, restart notified, secret not in the output"
+
+# --check against this very machine (leadd_root unset: the live path with apt): it must say what it would do
+# and leave the system as it was.
+snapshot() {
+    for d in /etc/leadd /var/cache/leadd /etc/credstore /etc/credstore.encrypted /etc/systemd/system \
+        /etc/sysctl.d /etc/systemd/logind.conf.d /etc/systemd/system.conf.d; do
+        [ -e "$d" ] && find "$d" -printf '%p %T@ %s %l\n'
+    done | sort | md5sum
+}
+cat > "$INV" <<YAML
+all:
+  children:
+    kiosks:
+      hosts:
+        booth-live:
+          ansible_connection: local
+          ansible_python_interpreter: /usr/bin/python3
+          ansible_become: false
+          leadd_deb: $DEB
+          leadd_event: expo-2026
+          leadd_sinks:
+            - {name: office, type: webhook, url: "https://leads.example.com/leadd", credential: leadd-office}
+          leadd_secrets:
+            leadd-office: "whsec_live"
+YAML
+before=$(snapshot)
+log=$SCRATCH/live-check.log
+$PB -i "$INV" "$PLAY" --check --diff > "$log" 2>&1 || fail "--check on this machine: $(tail -30 "$log")"
+changed=$(sed -n 's/^booth-live *: .*changed=\([0-9]*\).*/\1/p' "$log")
+[ -n "$changed" ] && [ "$changed" -gt 0 ] || fail "--check on this machine reported no change: $(tail -5 "$log")"
+grep -q '^+Event=expo-2026' "$log" || fail "--check on this machine does not show the config it would write"
+if ! dpkg-query -W -f='${db:Status-Status}' leadd 2>/dev/null | grep -qx installed; then
+    grep -q 'would install leadd_' "$log" || fail "--check on this machine does not say it would install the package"
+fi
+grep -q '^+LoadCredentialEncrypted=leadd-office:/etc/credstore.encrypted/leadd-office' "$log" \
+    || fail "--check before the install would not encrypt the credential (systemd-creds is here)"
+[ "$(snapshot)" = "$before" ] || fail "--check changed this machine"
+grep -q whsec_live "$log" && fail "the secret appears in --check output"
+pass "--check --diff on this machine (apt path): changed=$changed reported, nothing written here"
