@@ -1,8 +1,9 @@
 #!/bin/sh
 # deploy/test/install.sh DEB — installs the package into a throwaway root with dpkg --root (maintainer
 # scripts run chrootless with DPKG_ROOT set, as dpkg does for bootstrapping a root), checks what it put
-# there, runs the installed leadd and leadctl on the installed conffile (with this host's shared libraries:
-# the root has no libc of its own), turns the console kiosk on in that root and verifies the resulting unit,
+# there, runs the installed leadd and leadctl inside the root as the leadd user (chroot; this machine's shared
+# libraries copied in for the dependencies), starts and stops the installed daemon there, turns the console
+# kiosk on in that root and verifies the resulting unit,
 # then removes the package (conffile and leads kept), reinstalls it (local edits kept) and purges it
 # (conffile gone, leads kept).
 . "$(dirname "$0")/lib.sh"
@@ -52,13 +53,61 @@ pass "postinst: system user leadd (uid $uid, nologin), leadd.conf root:leadd 064
     || fail "postinst did not enable leadd.service"
 pass "postinst: leadd.service enabled (multi-user.target.wants)"
 
-v=$("$R/usr/bin/leadd" --version) || fail "leadd --version exited $?"
+# The installed programs run inside the root, as the leadd user. Added to the root: the shared libraries they
+# link, copied from this machine (standing in for the packages the .deb depends on), /dev/null, and /proc in a
+# private mount namespace (the Swift runtime reads its arguments from /proc/self/cmdline).
+chmod 0755 "$R"
+for lib in $(ldd "$R/usr/bin/leadd" "$R/usr/bin/leadctl" \
+    | awk '$2 == "=>" && $3 ~ /^\// { print $3 } NF == 2 && $1 ~ /^\// && $1 !~ /:$/ { print $1 }' | sort -u); do
+    cp --parents -L "$lib" "$R"
+done
+mkdir -p "$R/proc" "$R/dev"
+mknod -m 0666 "$R/dev/null" c 1 3
+ug="$uid:$gid"
+in_root() { # UID:GID COMMAND... — runs COMMAND in the root as that user. Call it in $(…) or with &: it execs,
+    # so that a background call's $! is the command's own pid.
+    exec unshare --mount sh -c 'r=$1 ug=$2; shift 2; mount -t proc proc "$r/proc" && exec chroot --userspec="$ug" "$r" "$@"' \
+        sh "$R" "$@"
+}
+
+v=$(in_root "$ug" /usr/bin/leadd --version) || fail "leadd --version in the root exited $?"
 [ "$v" = "$VERSION" ] || fail "leadd --version printed '$v', the package is $VERSION"
-pass "installed leadd --version: $v"
-out=$("$R/usr/bin/leadctl" --config "$R/etc/leadd/leadd.conf" config check 2>&1) \
-    || fail "leadctl config check on the installed conffile: $out"
+pass "installed leadd --version, in the root as leadd: $v"
+out=$(in_root "$ug" /usr/bin/leadctl config check 2>&1) || fail "leadctl config check in the root as leadd: $out"
+echo "$out" | grep -q "^ok: /etc/leadd/leadd.conf" || fail "config check did not read /etc/leadd/leadd.conf: $out"
 echo "$out" | grep -q "event my-event" || fail "config check output: $out"
-pass "installed leadctl config check on the installed conffile: exit 0"
+pass "installed leadctl config check, in the root as leadd, on the installed conffile: exit 0"
+if out=$(in_root 65534:65534 /usr/bin/leadctl config check 2>&1); then fail "another user read the 0640 conffile"; fi
+echo "$out" | grep -q "Permission denied\|cannot read" || fail "unexpected failure for another user: $out"
+pass "another user cannot read the conffile (0640 root:leadd)"
+
+# The daemon itself, from the installed layout: no form (a drop-in), the state directory as StateDirectory=
+# makes it; it creates its database, and SIGTERM stops it with exit 0.
+printf '[Terminal]\nTTY=none\n' > "$R/etc/leadd/leadd.conf.d/90-test.conf"
+install -d -o "$uid" -g "$gid" -m 0700 "$R/var/lib/leadd"
+STATE_DIRECTORY=/var/lib/leadd in_root "$ug" /usr/bin/leadd < /dev/null > "$SCRATCH/leadd.log" 2>&1 &
+pid=$!
+i=0
+# Started: the database exists and SIGTERM is handled (caught or ignored for a dispatch source), not fatal.
+term_handled() {
+    ign=$(sed -n 's/^SigIgn:[[:space:]]*//p' "/proc/$pid/status" 2>/dev/null)
+    cgt=$(sed -n 's/^SigCgt:[[:space:]]*//p' "/proc/$pid/status" 2>/dev/null)
+    [ -n "$ign" ] && [ $(((0x$ign | 0x$cgt) & 0x4000)) != 0 ]
+}
+until [ -s "$R/var/lib/leadd/leads.sqlite3" ] && term_handled; do
+    i=$((i + 1))
+    [ $i -lt 100 ] || { kill -KILL $pid 2>/dev/null; fail "leadd did not start: $(cat "$SCRATCH/leadd.log")"; }
+    kill -0 $pid 2>/dev/null || fail "leadd exited: $(cat "$SCRATCH/leadd.log")"
+    sleep 0.1
+done
+kill -TERM $pid
+rc=0; wait $pid || rc=$?
+[ $rc = 0 ] || fail "leadd exited $rc on SIGTERM: $(cat "$SCRATCH/leadd.log")"
+grep -q "leadd stopped" "$SCRATCH/leadd.log" || fail "no 'leadd stopped' in: $(cat "$SCRATCH/leadd.log")"
+[ "$(stat -c '%u %a' "$R/var/lib/leadd/leads.sqlite3")" = "$uid 600" ] \
+    || fail "leads.sqlite3 is $(stat -c '%u %a' "$R/var/lib/leadd/leads.sqlite3")"
+rm "$R/etc/leadd/leadd.conf.d/90-test.conf"
+pass "installed leadd, in the root as leadd: starts, creates leads.sqlite3 (leadd, 0600), exits 0 on SIGTERM"
 
 # The console kiosk, switched on in the root, and the unit systemd would then run.
 LEADD_KIOSK_SHARE="$R/usr/share/leadd/kiosk" "$R/usr/sbin/leadd-console-kiosk" enable --root "$R" >/dev/null \
@@ -92,7 +141,6 @@ printf '' | "$R/usr/sbin/leadd-credential" leadd-test --plain --root "$R" 2>/dev
 pass "leadd-credential --plain: root-only file, unchanged when the same, empty refused"
 
 # State and local configuration the package must never touch.
-mkdir -p "$R/var/lib/leadd"
 "$R/usr/bin/leadctl" --db "$R/var/lib/leadd/leads.sqlite3" add first_name=Ada email=ada@example.com --consent \
     >/dev/null || fail "leadctl add"
 echo "# local edit" >> "$R/etc/leadd/leadd.conf"
