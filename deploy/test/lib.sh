@@ -11,11 +11,10 @@ scratch() {
 }
 
 # The host's systemd units inside ROOT, so that systemd-analyze --root=ROOT resolves the dependencies of
-# leadd.service (sysinit.target, getty@.service, …), and /bin/sh for the kiosk drop-in's ExecStopPost.
+# leadd.service (sysinit.target, getty@.service, …).
 systemd_base() { # ROOT
-    mkdir -p "$1/usr/lib/systemd" "$1/bin"
+    mkdir -p "$1/usr/lib/systemd"
     cp -a /usr/lib/systemd/system "$1/usr/lib/systemd/"
-    [ -e "$1/bin/sh" ] || cp /bin/sh "$1/bin/sh"
 }
 
 # systemd-analyze verify must print nothing and succeed (it exits 0 on unknown keys: the output is what counts).

@@ -7,10 +7,10 @@
 cd "$(dirname "$0")/../.." || exit 1
 command -v udevadm >/dev/null || fail "udevadm missing (apt-get install udev)"
 [ "$(id -u)" = 0 ] || fail "needs root (a private mount namespace)"
-vts=$(for d in /sys/class/tty/tty[0-9]*; do [ -e "$d" ] && basename "$d"; done | sort -V)
+vts=$(for d in /sys/class/tty/tty[0-9]* /sys/class/tty/ttyS[0-9]*; do [ -e "$d" ] && basename "$d"; done | sort -V)
 dev=$(echo "$vts" | sed -n 2p)
 other=$(echo "$vts" | sed -n 3p)
-[ -n "$dev" ] && [ -n "$other" ] || fail "no virtual consoles in /sys/class/tty to test on"
+[ -n "$dev" ] && [ -n "$other" ] || fail "fewer than 3 ttys in /sys/class/tty to test on"
 scratch
 
 udev_test() { # LOCAL_RULE DEVICE OUT
