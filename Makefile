@@ -7,7 +7,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE_DIR := .build/release
 # Packaging and its tests (make package, make test-deploy): dpkg-shlibdeps, lintian, systemd-analyze, the
 # Python venv Ansible is installed into.
-DEPLOY_DEBS := binutils dpkg-dev lintian systemd udev python3-venv perl
+DEPLOY_DEBS := binutils dpkg-dev lintian systemd udev python3-venv python3-seccomp perl strace
 
 .PHONY: deps deploy-deps build test test-deploy package demo tour bench lint format release clean fuzz soak
 
@@ -34,10 +34,11 @@ package: release deploy-deps
 	deploy/build-deb.sh $(RELEASE_DIR)
 	lintian --fail-on error,warning .build/deb/leadd_*.deb
 
-# Unit hardening and verify, the scanner udev rules, the .deb installed into and removed from a throwaway root, the
+# Unit hardening and verify, leadd at work under the unit's seccomp filter, the scanner udev rules, the .deb installed into and removed from a throwaway root, the
 # Ansible playbook. All but the first need root (dpkg --root, a private mount namespace): sudo when not root.
 test-deploy: package
 	deploy/test/unit.sh
+	$(SUDO) deploy/test/sandbox.sh
 	$(SUDO) deploy/test/udev.sh
 	$(SUDO) deploy/test/install.sh .build/deb/leadd_*.deb
 	$(SUDO) deploy/test/ansible.sh .build/deb/leadd_*.deb
