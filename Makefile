@@ -34,8 +34,9 @@ package: release deploy-deps
 	deploy/build-deb.sh $(RELEASE_DIR)
 	lintian --fail-on error,warning .build/deb/leadd_*.deb
 
-# Unit hardening and verify, leadd at work under the unit's seccomp filter, the scanner udev rules, the .deb installed into and removed from a throwaway root, the
-# Ansible playbook. All but the first need root (dpkg --root, a private mount namespace): sudo when not root.
+# The unit's hardening score and verify, leadd at work under the unit's seccomp filter, the scanner udev rules,
+# the .deb installed into and removed from a throwaway root, the Ansible playbook. All but the first need root
+# (dpkg --root, chroot, private mount namespaces, strace): sudo when not root.
 test-deploy: package
 	deploy/test/unit.sh
 	$(SUDO) deploy/test/sandbox.sh
