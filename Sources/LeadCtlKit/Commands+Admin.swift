@@ -156,9 +156,17 @@ struct ConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "config",
         abstract: "Configuration tools.",
-        subcommands: [Check.self]
+        subcommands: [Check.self, Example.self]
     )
     @ParentCommand var root: LeadCtl
+
+    struct Example: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the commented default config (the packaged /etc/leadd/leadd.conf)."
+        )
+
+        func run() { print(LeaddConfig.exampleText) }
+    }
 
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(

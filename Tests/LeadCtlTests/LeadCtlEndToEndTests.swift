@@ -209,6 +209,17 @@ struct LeadCtlEndToEndTests {
         }
     }
 
+    @Test func configExampleIsTheCommentedDefaultAndPassesCheck() throws {
+        try withSandbox { sb in
+            let example = try sb.ok(["config", "example"])
+            #expect(example.out == LeaddConfig.exampleText + "\n")
+            let path = sb.dir + "/example.conf"
+            try sb.write(example.out, to: path)
+            let check = try sb.ok(["--config", path, "config", "check"])
+            #expect(check.out.contains("event my-event"))
+        }
+    }
+
     @Test func missingConfigFileIsAConfigError() throws {
         try withSandbox { sb in
             let result = try sb.run(["--config", sb.dir + "/nope.conf", "status"])
