@@ -79,7 +79,8 @@ printf 'leadd (%s) unstable; urgency=medium\n\n  * Release %s, built by deploy/b
     "$VERSION" "$VERSION" "$date_r" | gzip -9n > "$STAGE/$DOC/changelog.gz"
 chmod 0644 "$STAGE/$DOC/changelog.gz"
 
-# Library dependencies, as dh_shlibdeps would compute them.
+# Library dependencies, as dh_shlibdeps would compute them. libcurl and libcrypto are not among them: leadd
+# loads them with dlopen when a sink needs them (Sources/CCurl, Sources/CCrypto), so control.in names them.
 mkdir -p "$OUT/shlibs/debian"
 printf 'Source: leadd\n\nPackage: leadd\nArchitecture: any\n' > "$OUT/shlibs/debian/control"
 DEPENDS=$(cd "$OUT/shlibs" && dpkg-shlibdeps -O "$OLDPWD/$STAGE/usr/bin/leadd" "$OLDPWD/$STAGE/usr/bin/leadctl" 2>/dev/null \
