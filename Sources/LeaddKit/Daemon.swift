@@ -203,11 +203,15 @@ public enum Daemon {
                 )
             )
         } else {
-            notifier.ready(status: initialStatus)
             let probePath = dbPath
             services.append(
                 .init(
-                    service: WatchdogService(notifier: notifier, interval: watchdog, logger: logger) {
+                    service: WatchdogService(
+                        notifier: notifier,
+                        interval: watchdog,
+                        readyStatus: initialStatus,
+                        logger: logger
+                    ) {
                         _ = try LeadStore(path: probePath, readOnly: true).schemaVersion()
                     }
                 )

@@ -1,6 +1,7 @@
 import CSQLite
 import Foundation
 import LeadCore
+import Synchronization
 import Testing
 
 @testable import LeadStore
@@ -177,29 +178,29 @@ struct LeadStoreTests {
         }
     }
 
-    @Test func switchingANewDatabaseToWALWaitsForAnotherConnectionsRead() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("leadstore-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        do {
+    @Test func switchingANewDatabaseToWALWaitsForAnotherConnectionsRead() throws {
+        try withTemporaryDirectory { dir in
             let path = dir + "/leads.sqlite3"
             // Another process opened the same new, still empty database a moment earlier and is reading it: the
-            // switch to WAL needs the file to itself, and SQLite refuses it at once instead of waiting.
+            // switch to WAL needs the file to itself, so opening waits (on a thread of its own: it blocks).
             let reader = try RawSQLite(path)
             try reader.execute("BEGIN")
             #expect(try reader.text("SELECT count(*) FROM sqlite_master") == "0")
-            let opened = Task.detached { () -> String? in
+            let failure = Mutex<String?>("not finished")
+            let finished = DispatchSemaphore(value: 0)
+            Thread.detachNewThread {
                 do {
                     _ = try LeadStore(path: path)
-                    return nil
+                    failure.withLock { $0 = nil }
                 } catch {
-                    return "\(error)"
+                    failure.withLock { $0 = "\(error)" }
                 }
+                finished.signal()
             }
-            try await Task.sleep(for: .milliseconds(300))
+            usleep(300_000)
             try reader.execute("COMMIT")
-            let failure = await opened.value
-            #expect(failure == nil)
+            #expect(finished.wait(timeout: .now() + 15) == .success)
+            #expect(failure.withLock { $0 } == nil)
             #expect(try RawSQLite(path).text("PRAGMA journal_mode") == "wal")
         }
     }

@@ -119,6 +119,16 @@ final class Daemon {
         #expect(!out.contains("half@example.com"))
     }
 
+    @Test func sigtermTheMomentReadyArrivesIsAGracefulStop() throws {
+        // systemd may stop a unit as soon as it reported READY=1: by then SIGTERM must already be handled.
+        for _ in 0..<3 {
+            let daemon = try Daemon(tty: "none", term: "xterm")
+            #expect(daemon.notify.waitFor(line: "READY=1") != nil)
+            #expect(daemon.terminate() == 0, "killed by the signal instead of stopping")
+            #expect(daemon.notify.waitFor(line: "STOPPING=1") != nil)
+        }
+    }
+
     @Test func theFormLoopFeedsTheWatchdogAtHalfTheInterval() async throws {
         let pty = try PseudoTerminal(columns: 100, lines: 30)
         // No WATCHDOG_PID: sd_watchdog_enabled then accepts any process, as for a service's main process.
