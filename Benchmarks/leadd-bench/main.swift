@@ -1,5 +1,7 @@
 // leadd benchmarks (`make bench`, release build). Prints each figure beside its bar from DESIGN.md and the
 // baseline it is compared with in the same run. Not a test: it never fails the build, it reports.
+// Knobs: BENCH_ONLY (sections), BENCH_KEEP (keep the data), BENCH_WORST (the slowest scans and their positions),
+// BENCH_LEADS, BENCH_CAPTURES, BENCH_SCANS, BENCH_RECORDS, BENCH_DRAIN, BENCH_IDLE, BENCH_DIR.
 import CSQLite
 import Foundation
 import LeadCapture
@@ -639,6 +641,10 @@ if wanted("scan") {
             + "(write → lead committed, WAL, synchronous=FULL)\(lost > 0 ? ", \(lost) not committed within 5 s" : ""):"
     )
     print("  p50 \(fmt(scanP50, 3)) ms, p99 \(fmt(scanP99, 3)) ms")
+    if env["BENCH_WORST"] != nil {
+        let worst = scanTimes.enumerated().sorted { $0.element > $1.element }.prefix(8)
+        print("  worst: " + worst.map { "#\($0.offset)=\(fmt($0.element * 1000, 3))" }.joined(separator: " "))
+    }
     print(
         "  disk: write+fsync of a 4 KiB file in the data directory, same run: p50 \(fmt(fsyncP50, 3)) ms, "
             + "p99 \(fmt(fsyncP99, 3)) ms"

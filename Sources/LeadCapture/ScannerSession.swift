@@ -37,11 +37,13 @@ final class ScannerSession {
     private var recordedState: (connected: Bool, error: String?)?
     private var storeFailureLogged = false
     /// The scanner's connection checkpoints the WAL itself (never inside a commit): once the line has been quiet
-    /// for ``checkpointQuietMilliseconds`` after a capture, so a checkpoint never delays a waiting scan — or,
-    /// under a stream of scans that never pauses, after ``capturesPerCheckpoint`` captures.
+    /// for ``checkpointQuietMilliseconds`` after a capture, so a checkpoint does not delay a waiting scan, and
+    /// after every ``capturesPerCheckpoint`` captures of a stream that never pauses — a short WAL is rewritten
+    /// from its start, while a growing one makes every commit's fsync also journal the file's new size (scan
+    /// p50 0.25 ms instead of 0.42 ms in `make bench`).
     private var capturesSinceCheckpoint = 0
     private var checkpointDeadline: Int64?
-    private static let capturesPerCheckpoint = 1000
+    private static let capturesPerCheckpoint = 100
     static let checkpointQuietMilliseconds: Int64 = 1000
 
     private var devicePath: String { settings.serial.device }
