@@ -1,6 +1,7 @@
 // libFuzzer target: ScannerFramer. The first byte picks the record limit (64…1084 bytes) and the second the
 // chunk size the rest is pushed in; the frames must not depend on the chunking, every record must fit the
-// limit, every drop must have a reason, and the framer's storage must stay bounded.
+// limit, every drop must have a reason, and the framer's storage must stay bounded. An even chunk size ends the
+// stream as silence does (an unterminated line is a record), an odd one as an unplug.
 // Built by Fuzz/run.sh together with Sources/LeadCore/*.swift (one module, so no import).
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -10,9 +11,10 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let limit = 64 + Int(input[0]) * 4
     let chunk = Int(input[1]) + 1
     let stream = input[2...]
+    let silence = chunk % 2 == 0
 
     var whole = ScannerFramer(maxRecordBytes: limit)
-    let expected = whole.push(stream) + whole.finish()
+    let expected = whole.push(stream) + whole.finish(acceptingUnterminatedLine: silence)
 
     var chunked = ScannerFramer(maxRecordBytes: limit)
     var frames: [ScannerFrame] = []
@@ -23,7 +25,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         precondition(chunked.heldCapacity <= 4 * limit + 256, "framer storage not bounded")
         start = end
     }
-    frames += chunked.finish()
+    frames += chunked.finish(acceptingUnterminatedLine: silence)
     precondition(frames == expected, "frames depend on how the bytes were chunked")
 
     var kept = 0
