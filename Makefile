@@ -7,7 +7,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE_DIR := .build/release
 # Packaging and its tests (make package, make test-deploy): dpkg-shlibdeps, lintian, systemd-analyze, the
 # Python venv Ansible is installed into.
-DEPLOY_DEBS := binutils dpkg-dev lintian systemd udev python3-venv python3-seccomp perl strace
+DEPLOY_DEBS := binutils dpkg-dev lintian systemd udev python3-venv python3-seccomp perl strace procps
 
 .PHONY: deps deploy-deps build test test-deploy package demo tour bench lint format release clean fuzz soak
 

@@ -40,6 +40,7 @@ f 0755 "$BIN/leadctl" usr/bin/leadctl
 f 0644 systemd/leadd.service lib/systemd/system/leadd.service
 f 0644 udev/70-leadd-scanners.rules lib/udev/rules.d/70-leadd-scanners.rules
 f 0644 systemd/leadd.sysusers usr/lib/sysusers.d/leadd.conf
+f 0644 systemd/leadd.modules-load usr/lib/modules-load.d/leadd.conf
 f 0755 systemd/kiosk/leadd-console-kiosk usr/sbin/leadd-console-kiosk
 f 0755 systemd/leadd-credential usr/sbin/leadd-credential
 f 0755 systemd/kiosk/leadd-vt-lock usr/libexec/leadd/leadd-vt-lock

@@ -16,11 +16,19 @@ public enum ProcessIdentity {
     }
 
     /// Whether the process a holder names still runs. A holder of this very process counts as alive.
-    public static func isAlive(_ holder: String) -> Bool {
+    public static func isAlive(_ holder: String) -> Bool { isAlive(holder, startTime: startTime) }
+
+    /// `isAlive` with the start-time reader given (tests).
+    static func isAlive(_ holder: String, startTime: (Int32) -> UInt64?) -> Bool {
         let parts = holder.split(separator: " ")
         guard parts.count >= 2, let pid = Int32(parts[0]), let start = UInt64(parts[1]) else { return true }
         if pid == getpid() { return true }
-        guard let actual = startTime(pid) else { return false }
+        guard let actual = startTime(pid) else {
+            // No /proc entry to read: gone, or hidden from us (leadd.service has ProtectProc=invisible, so a
+            // leadctl run by root is invisible to leadd). A process that exists but cannot be checked keeps its
+            // lease until it expires: taking it over could send the batch twice.
+            return kill(pid, 0) == 0 || errno == EPERM
+        }
         return actual == start
     }
 

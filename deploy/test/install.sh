@@ -26,7 +26,7 @@ for f in usr/bin/leadd usr/bin/leadctl usr/sbin/leadd-console-kiosk usr/sbin/lea
     [ -x "$R/$f" ] || fail "/$f not installed executable"
 done
 for f in lib/systemd/system/leadd.service lib/udev/rules.d/70-leadd-scanners.rules usr/lib/sysusers.d/leadd.conf \
-    usr/share/leadd/kiosk/console.conf usr/share/doc/leadd/copyright usr/share/man/man8/leadd.8.gz; do
+    usr/lib/modules-load.d/leadd.conf usr/share/leadd/kiosk/console.conf usr/share/doc/leadd/copyright usr/share/man/man8/leadd.8.gz; do
     [ -f "$R/$f" ] || fail "/$f not installed"
 done
 cmp -s "$R/lib/systemd/system/leadd.service" "$(dirname "$0")/../../systemd/leadd.service" \
@@ -147,9 +147,17 @@ echo "# local edit" >> "$R/etc/leadd/leadd.conf"
 printf '[Kiosk]\nEvent=expo-2026\n' > "$R/etc/leadd/leadd.conf.d/50-local.conf"
 db_sum=$(md5sum < "$R/var/lib/leadd/leads.sqlite3")
 conf_sum=$(md5sum < "$R/etc/leadd/leadd.conf")
+# A console kiosk still on when the package goes: removing it must give the box its logins back.
+LEADD_KIOSK_SHARE="$R/usr/share/leadd/kiosk" "$R/usr/sbin/leadd-console-kiosk" enable --root "$R" >/dev/null \
+    || fail "leadd-console-kiosk enable --root (before remove)"
 
 $DPKG -r leadd > "$SCRATCH/remove.log" 2>&1 || fail "dpkg -r: $(cat "$SCRATCH/remove.log")"
 [ "$(status)" = config-files ] || fail "status after remove: $(status)"
+[ ! -e "$R/etc/systemd/system/leadd.service.d/console.conf" ] || fail "remove left the console kiosk drop-in"
+for u in ctrl-alt-del.target getty@tty2.service; do
+    [ ! -e "$R/etc/systemd/system/$u" ] || fail "remove left $u masked: the box would have no login"
+done
+pass "dpkg -r with the console kiosk on: kiosk undone, logins and Ctrl-Alt-Del back"
 for f in usr/bin/leadd usr/bin/leadctl lib/systemd/system/leadd.service lib/udev/rules.d/70-leadd-scanners.rules; do
     [ ! -e "$R/$f" ] || fail "remove left /$f"
 done

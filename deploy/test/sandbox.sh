@@ -75,9 +75,15 @@ CONF
 # filter refuses and a service user never does).
 chown -R 65534:65534 "$D/data" "$D/out" "$D/creds"
 chmod 0755 "$D"
+# That user may not be able to read the checkout (a clone under /root is 0700): it runs copies.
+install -d -m 0755 "$D/bin"
+install -m 0755 "$LEADD" "$D/bin/leadd"
+install -m 0644 "$UNIT" "$D/bin/leadd.service"
+install -m 0644 "$SECCOMP" "$D/bin/unit-seccomp.py"
 CREDENTIALS_DIRECTORY=$D/creds strace -f -qq -o "$D/strace.log" \
     setpriv --reuid=65534 --regid=65534 --clear-groups \
-    /usr/bin/python3 "$SECCOMP" "$UNIT" -- "$LEADD" --config "$D/leadd.conf" < /dev/null > "$D/leadd.log" 2>&1 &
+    /usr/bin/python3 "$D/bin/unit-seccomp.py" "$D/bin/leadd.service" -- "$D/bin/leadd" --config "$D/leadd.conf" \
+    < /dev/null > "$D/leadd.log" 2>&1 &
 pid=$!
 i=0; until grep -q "leadd starting" "$D/leadd.log" 2>/dev/null && [ -s "$D/data/leads.sqlite3" ]; do
     i=$((i + 1)); [ $i -lt 300 ] || fail "leadd did not start under the filter: $(cat "$D/leadd.log")"

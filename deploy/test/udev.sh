@@ -20,7 +20,7 @@ udev_test() { # LOCAL_RULE DEVICE OUT
         mount -t tmpfs none /dev
         mount -t tmpfs none /run
         cp udev/70-leadd-scanners.rules /etc/udev/rules.d/
-        printf "%s\n" "$1" > /etc/udev/rules.d/60-leadd-local.rules
+        printf "%s\n" "$1" > /etc/udev/rules.d/65-leadd-local.rules
         udevadm test --action=add "/sys/class/tty/$2"' sh "$1" "$2" > "$3" 2>&1 || fail "udevadm test $2: $(tail -5 "$3")"
     grep -q 'Reading rules file: /etc/udev/rules.d/70-leadd-scanners.rules' "$3" || fail "the rules file was not read"
     if grep -iE 'invalid|unknown key|failed to parse' "$3" | grep -q leadd; then
