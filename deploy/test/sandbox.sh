@@ -118,7 +118,7 @@ pass "under the filter: SIGTERM stops leadd with exit 0"
 # Every system call leadd made (after its execve; python's own start-up before it does not count).
 /usr/bin/python3 "$SECCOMP" "$UNIT" --list > "$D/allowed"
 rc=0
-/usr/bin/python3 - "$D/strace.log" "$D/allowed" "$LEADD" "$UNIT" > "$D/report" <<'PY' || rc=$?
+/usr/bin/python3 - "$D/strace.log" "$D/allowed" "$D/bin/leadd" "$UNIT" > "$D/report" <<'PY' || rc=$?
 import re, sys
 log, allowed_file, leadd, unit = sys.argv[1:5]
 allowed = set(open(allowed_file).read().split())
@@ -160,6 +160,6 @@ sys.exit(2 if not started else (1 if denied else 0))
 PY
 case $rc in
     0) pass "strace: leadd made $(sed -n 's/^used: \([0-9]*\).*/\1/p' "$D/report") different system calls, none outside the unit's filter but $(sed -n 's/^refused on purpose: //p' "$D/report") (refused on purpose)" ;;
-    2) fail "strace log has no execve of $LEADD" ;;
+    2) fail "strace log has no execve of $D/bin/leadd" ;;
     *) fail "leadd called what leadd.service forbids: $(sed -n 's/^outside the filter: //p' "$D/report")" ;;
 esac
