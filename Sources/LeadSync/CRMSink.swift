@@ -163,20 +163,8 @@ final class CRMClient {
             h.append("Content-Type: application/json")
         }
         h.append("Accept: application/json")
-        let result = transport.request(method, url: base + path, headers: h, body: bytes, freshConnection: creates)
-        if creates {
-            switch result {
-            case .failure(let f): createsMayHaveRun = createsMayHaveRun || f.ambiguous
-            // Throttling and refusals are answered before anything runs; other 5xx may come after.
-            case .success(let r): createsMayHaveRun = createsMayHaveRun || r.status >= 500 && r.status != 503
-            }
-        }
-        return result
+        return transport.request(method, url: base + path, headers: h, body: bytes, freshConnection: creates)
     }
-
-    /// A request that creates records may have run without its answer reaching us (a timeout, a reset, a 5xx
-    /// other than 503) since the sink last cleared this.
-    var createsMayHaveRun = false
 }
 
 /// What differs between CRMs; ``CRMSink`` does the rest (credential, transport, shaper, frozen body).
@@ -273,26 +261,11 @@ public final class CRMSink: Sink {
         guard let items = CRMBody.decode(batch.body) else {
             return .rejected(reason: "the frozen batch cannot be read (written by another version?)")
         }
-        // A lookup is needed when an attempt this process did not see may have created records (another
-        // process, before a restart, the parent of a split), or one it saw may have (a timeout, a 5xx).
-        let lookUp = batch.mayHaveBeenSent && (!attempted.contains(batch.id) || ambiguous.contains(batch.id))
-        attempted.insert(batch.id)
-        ambiguous.remove(batch.id)
-        client.createsMayHaveRun = false
-        let answer = connector.deliver(items, lookUpFirst: lookUp, client: client)
-        switch answer {
-        case .accepted, .rejected, .tooLarge:
-            attempted.remove(batch.id)
-        default:
-            // Still unresolved when the lookup may not have finished, or a create may have run.
-            if lookUp || client.createsMayHaveRun { ambiguous.insert(batch.id) }
-        }
-        return answer
+        // Any batch handed to a sink before may have created records: an attempt of another process (`leadctl
+        // sync`, before a restart) that this one cannot know about, a timeout, a 5xx. What this process saw is no
+        // proof, so every resend looks up first.
+        return connector.deliver(items, lookUpFirst: batch.mayHaveBeenSent, client: client)
     }
-
-    /// Batches this sink attempted (until answered), and those of them an attempt may have partly stored.
-    private var attempted: Set<String> = []
-    private var ambiguous: Set<String> = []
 
     /// One harmless authenticated call (`leadctl doctor`): nil when the credential works, else why not.
     public func probe() -> String? {

@@ -65,6 +65,23 @@ import Testing
         }
     }
 
+    /// The daemon's attempt gets 429 (nothing ran); `leadctl sync` sends the same batch, HubSpot stores it and the
+    /// answer is lost; the daemon's next attempt must still look up, or it creates the contacts twice.
+    @Test func aResendLooksUpEvenAfterThisProcessLastSawARefusal() async throws {
+        let server = try HubSpotContractServer(token: Self.token)
+        let f = try fixture(server)
+        let ids = try f.addLeads(4, email: { _ in nil })
+        server.throttle("TEN_SECONDLY_ROLLING", path: "/batch/create")
+        let daemon = try f.engine()
+        await f.drain(daemon, passes: 1)
+        #expect(server.contacts.isEmpty)
+        server.server.inject(.dropAfterCommit, pathContains: "/batch/create")
+        await f.drain(try f.engine(), passes: 1)
+        #expect(server.contacts.count == 4)
+        await f.drain(daemon)
+        try expectEachLeadOnce(server, f, ids)
+    }
+
     @Test func requestsAreSpacedByTheShaper() async throws {
         let server = try HubSpotContractServer(token: Self.token)
         let f = try fixture(server, keys: "BatchSize=5", rate: 20)
