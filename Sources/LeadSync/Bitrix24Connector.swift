@@ -127,6 +127,14 @@ final class Bitrix24Connector: CRMConnector {
                         ? .retry(afterSeconds: 0, reason: reason) : .rejected(reason: reason)
                 }
             }
+            // A command the answer does not mention may have added its lead: the same batch again, looked up first
+            // (a new batch would add it a second time).
+            if pending.contains(where: { results[$0.leadID] == nil }) {
+                return .retryLater(
+                    afterSeconds: nil,
+                    reason: "Bitrix24's batch answer does not name every command: sending it again after a lookup"
+                )
+            }
         }
         return .accepted(results)
     }

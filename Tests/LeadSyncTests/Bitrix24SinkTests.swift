@@ -131,6 +131,20 @@ import Testing
         try expectEachLeadOnce(server, f, ids + more)
     }
 
+    /// The portal adds the leads but its answer names none of the commands: the same batch is sent again after
+    /// a lookup, not its leads in a new batch (added a second time).
+    @Test func addedLeadsMissingFromTheAnswerAreLookedUpNotAddedAgain() async throws {
+        let server = try Bitrix24ContractServer()
+        let f = try fixture(server)
+        let ids = try f.addLeads(6)
+        server.server.inject(
+            .commitThenReply(.json(200, #"{"result":{"result":[],"result_error":[]},"time":{}}"#)),
+            pathContains: "/batch"
+        )
+        await f.drain(try f.engine())
+        try expectEachLeadOnce(server, f, ids)
+    }
+
     @Test func methodErrorRejectsTheLeadWithBitrixReason() async throws {
         let server = try Bitrix24ContractServer()
         let f = try fixture(server)
