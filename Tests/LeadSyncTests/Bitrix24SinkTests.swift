@@ -145,6 +145,32 @@ import Testing
         try expectEachLeadOnce(server, f, ids)
     }
 
+    /// Per-command system errors (§3.6): a limit or a server error is retried (a server error may have added the
+    /// lead: the same batch again, looked up first), never rejected; only method errors reject.
+    @Test func transientCommandErrorsAreRetriedNotRejected() async throws {
+        let server = try Bitrix24ContractServer()
+        let f = try fixture(server)
+        let ids = try f.addLeads(6)
+        server.failNextAdd(code: "OPERATION_TIME_LIMIT", description: "Method is blocked due to operation time limit.")
+        server.failNextAdd(code: "QUERY_LIMIT_EXCEEDED", description: "Too many requests")
+        server.failNextAdd(code: "INTERNAL_SERVER_ERROR", description: "Internal server error", afterStoring: true)
+        server.failNextAdd(code: "ERROR_UNEXPECTED_ANSWER", description: "Server returned an unexpected response.")
+        await f.drain(try f.engine())
+        #expect(try f.leads(in: "rejected", ids).isEmpty)
+        try expectEachLeadOnce(server, f, ids)
+    }
+
+    /// A command refused for the webhook's access pauses the sink; its lead is not rejected.
+    @Test func accessErrorInACommandPausesTheSink() async throws {
+        let server = try Bitrix24ContractServer()
+        let f = try fixture(server)
+        let ids = try f.addLeads(2)
+        server.failNextAdd(code: "insufficient_scope", description: "The request requires higher privileges.")
+        let reason = try await f.drainUntilPaused()
+        #expect(reason.contains("insufficient_scope"))
+        #expect(try f.leads(in: "rejected", ids).isEmpty)
+    }
+
     @Test func methodErrorRejectsTheLeadWithBitrixReason() async throws {
         let server = try Bitrix24ContractServer()
         let f = try fixture(server)
