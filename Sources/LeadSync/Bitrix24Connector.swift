@@ -266,7 +266,10 @@ final class Bitrix24Connector: CRMConnector {
         switch (r.status, code) {
         case (429, _), (_, "OPERATION_TIME_LIMIT"):
             let reset = json?["time"]?["operating_reset_at"]?.intValue ?? json?["operating_reset_at"]?.intValue
-            let after = reset.map { max(1, Int64($0) - now.seconds) } ?? CRMAnswer.retryAfter(r)
+            let after: Int64? =
+                if let reset { Bitrix24Connector.wait(until: Int64(reset), now: now.seconds) } else {
+                    CRMAnswer.retryAfter(r)
+                }
             return .retryLater(afterSeconds: after, reason: "Bitrix24 HTTP \(r.status)\(detail)")
         case (503, _), (_, "QUERY_LIMIT_EXCEEDED"):
             // The portal's leaky bucket is full (other kiosks behind the same address?): back off.
@@ -280,6 +283,13 @@ final class Bitrix24Connector: CRMConnector {
         default:
             return CRMAnswer.generic(r, crm: "Bitrix24", detail: detail)
         }
+    }
+
+    /// Seconds until `operating_reset_at`, at most a day; nil (the sink's growing backoff) when it is not ahead of
+    /// our clock (a kiosk clock running fast would otherwise retry every second).
+    static func wait(until reset: Int64, now: Int64) -> Int64? {
+        guard reset > now else { return nil }
+        return reset - now > 86_400 ? 86_400 : reset - now
     }
 
     static func errorDetail(_ body: [UInt8]) -> String {

@@ -301,7 +301,7 @@ public final class SyncEngine {
                     )
                 case .retry(let after, let reason)?:
                     outcomes[id] = .retry(
-                        notBefore: t.adding(seconds: after ?? settings.leadRetrySeconds),
+                        notBefore: t.adding(seconds: SyncEngine.clamped(after ?? settings.leadRetrySeconds)),
                         reason: reason
                     )
                     report.retried += 1
@@ -381,6 +381,11 @@ public final class SyncEngine {
         }
     }
 
+    /// The longest wait a sink may ask for (7 days); a larger or negative one is clamped, never overflows.
+    static let maximumWaitSeconds: Int64 = 7 * 86_400
+
+    static func clamped(_ seconds: Int64) -> Int64 { min(max(seconds, 0), maximumWaitSeconds) }
+
     private func backoff(
         _ batch: FrozenBatch,
         reason: String,
@@ -388,7 +393,8 @@ public final class SyncEngine {
         at t: Timestamp,
         meta batchMeta: Logger.Metadata
     ) throws -> PassStop {
-        let delay = after.map { $0 * 1000 } ?? settings.backoff.delay(failures: batch.failures, using: &rng)
+        let delay =
+            after.map { SyncEngine.clamped($0) * 1000 } ?? settings.backoff.delay(failures: batch.failures, using: &rng)
         let until = Timestamp(milliseconds: t.milliseconds + delay)
         try store.deferBatch(
             batch.id,
