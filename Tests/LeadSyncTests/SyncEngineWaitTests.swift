@@ -23,8 +23,14 @@ final class ScriptedAnswerSink: Sink {
 }
 
 @Suite(.serialized) struct SyncEngineWaitTests {
-    /// One pass on a thread of its own (it blocks on SQLite).
-    func pass(_ engine: SyncEngine) async -> PassReport {
+    /// One pass of an engine over `f`'s store with `sink`, on a thread of its own (it blocks on SQLite).
+    func pass(_ f: CRMFixture, _ sink: ScriptedAnswerSink) async -> PassReport {
+        let engine = SyncEngine(
+            sink: sink,
+            store: f.store,
+            settings: SyncSettings(config: f.config),
+            logger: quietLogger
+        )
         let box = UncheckedBox(engine)
         return await withCheckedContinuation { done in Thread { done.resume(returning: box.value.pass()) }.start() }
     }
@@ -33,13 +39,7 @@ final class ScriptedAnswerSink: Sink {
         let f = try CRMFixture(type: "bitrix24", secret: "http://127.0.0.1:9/rest/1/x/", sinkKeys: "")
         try f.addLeads(2)
         let sink = ScriptedAnswerSink { _ in .retryLater(afterSeconds: Int64.max, reason: "wait forever") }
-        let engine = SyncEngine(
-            sink: sink,
-            store: f.store,
-            settings: SyncSettings(config: f.config),
-            logger: quietLogger
-        )
-        let report = await pass(engine)
+        let report = await pass(f, sink)
         guard case .waiting(let until, _) = report.stop else {
             Issue.record("not waiting: \(report.stop)")
             return
@@ -56,13 +56,7 @@ final class ScriptedAnswerSink: Sink {
                 Dictionary(uniqueKeysWithValues: leads.map { ($0, .retry(afterSeconds: Int64.max, reason: "later")) })
             )
         }
-        let engine = SyncEngine(
-            sink: sink,
-            store: f.store,
-            settings: SyncSettings(config: f.config),
-            logger: quietLogger
-        )
-        let report = await pass(engine)
+        let report = await pass(f, sink)
         #expect(report.retried == 2)
         guard case .idle(let next?) = report.stop else {
             Issue.record("no next due time: \(report.stop)")
