@@ -302,7 +302,9 @@ enum CRMAnswer {
     }
 
     /// The usual meaning of a status no connector-specific rule took: 401/403 pause, 404 pause (the URL is
-    /// wrong), 5xx and anything else retry the same batch.
+    /// wrong), 400/405/410/415/422 pause (the request does not fit the account: a field or property that does not
+    /// exist, a wrong path; the same request fails the same way until an admin acts), 5xx and anything else retry
+    /// the same batch.
     static func generic(_ r: HTTPResponse, crm: String, detail: String) -> SinkAnswer {
         switch r.status {
         case 401, 403:
@@ -311,6 +313,8 @@ enum CRMAnswer {
             return .pause(reason: "\(crm) account not paid (HTTP 402)\(detail)")
         case 404:
             return .pause(reason: "misconfigured: \(crm) answered HTTP 404 for the API path\(detail)")
+        case 400, 405, 410, 415, 422:
+            return .pause(reason: "misconfigured: \(crm) refused the request (HTTP \(r.status))\(detail)")
         default:
             return .retryLater(afterSeconds: retryAfter(r), reason: "\(crm) HTTP \(r.status)\(detail)")
         }

@@ -71,6 +71,20 @@ import Testing
         try expectEachLeadOnce(server, f, ids)
     }
 
+    /// A lookup amoCRM refuses as unprocessable pauses the sink with amoCRM's message.
+    @Test func aLookupRefusedAsUnprocessablePausesWithAmoCRMsMessage() async throws {
+        let server = try KommoContractServer(token: Self.token)
+        let f = try fixture(server, keys: "Map.lead_id=555001")
+        try f.addLeads(2)
+        server.server.inject(.dropAfterCommit, pathContains: "/leads/complex")
+        server.server.inject(
+            .reply(.json(422, #"{"title":"Unprocessable Entity","status":422,"detail":"Invalid query"}"#)),
+            pathContains: "/api/v4/leads"
+        )
+        let reason = try await f.drainUntilPaused()
+        #expect(reason.contains("HTTP 422") && reason.contains("Invalid query"))
+    }
+
     @Test func requestsStayUnderTheAccountsRate() async throws {
         let server = try KommoContractServer(token: Self.token)
         // Kommo allows 7 requests a second; the shaper at 6 keeps a margin for scheduling jitter.

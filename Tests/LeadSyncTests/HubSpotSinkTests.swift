@@ -94,6 +94,27 @@ import Testing
         #expect(server.server.requests.contains { $0.path.hasSuffix("/search") })
     }
 
+    /// A lookup HubSpot refuses as invalid (a property that does not exist) fails the same way at every retry:
+    /// the sink pauses with HubSpot's message instead of retrying until the leads go dead.
+    @Test func aLookupRefusedAsInvalidPausesWithHubSpotsMessage() async throws {
+        let server = try HubSpotContractServer(token: Self.token)
+        let f = try fixture(server)
+        let ids = try f.addLeads(3, email: { _ in nil })
+        server.server.inject(.dropAfterCommit, pathContains: "/batch/create")
+        server.server.inject(
+            .reply(
+                .json(
+                    400,
+                    #"{"status":"error","message":"There was a problem with the request.","category":"VALIDATION_ERROR"}"#
+                )
+            ),
+            pathContains: "/search"
+        )
+        let reason = try await f.drainUntilPaused()
+        #expect(reason.contains("HTTP 400") && reason.contains("There was a problem with the request."))
+        #expect(try f.leads(in: "synced", ids).isEmpty)
+    }
+
     @Test func requestsAreSpacedByTheShaper() async throws {
         let server = try HubSpotContractServer(token: Self.token)
         let f = try fixture(server, keys: "BatchSize=5", rate: 20)
