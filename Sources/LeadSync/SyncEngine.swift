@@ -357,11 +357,14 @@ public final class SyncEngine {
             if batch.leadIDs.count <= 1 {
                 let outcomes = Dictionary(
                     uniqueKeysWithValues: batch.leadIDs.map {
-                        ($0, DeliveryOutcome.rejected(reason: "larger than the receiver accepts (HTTP 413)"))
+                        ($0, DeliveryOutcome.rejected(reason: reason))
                     }
                 )
                 report.rejected += batch.leadIDs.count
-                logger.error("Lead too large for the receiver: rejected", metadata: batchMeta)
+                logger.error(
+                    "Lead refused by the receiver even alone (too large, or invalid): rejected",
+                    metadata: batchMeta.merging(["sync.error": "\(reason)"]) { $1 }
+                )
                 return .next(BatchCompletion(batchID: batch.id, outcomes: outcomes))
             }
             let ids = try store.splitBatch(batch.id, sink: sink.name, now: t, build: sink.makeBody)

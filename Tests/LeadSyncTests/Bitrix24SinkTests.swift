@@ -171,6 +171,23 @@ import Testing
         #expect(try f.leads(in: "rejected", ids).isEmpty)
     }
 
+    /// A batch of one lead the portal refuses whole (HTTP 400) cannot be split further: the lead is rejected
+    /// with Bitrix24's reason, not a made-up "HTTP 413".
+    @Test func aSingleLeadRefusedWholeIsRejectedWithBitrixReason() async throws {
+        let server = try Bitrix24ContractServer()
+        let f = try fixture(server)
+        let ids = try f.addLeads(1)
+        server.server.inject(
+            .reply(.json(400, #"{"error":"INVALID_ARG_VALUE","error_description":"Field PHONE is malformed"}"#)),
+            pathContains: "/batch"
+        )
+        await f.drain(try f.engine())
+        let lead = try f.state(ids[0])
+        #expect(lead.state == "rejected")
+        #expect(lead.lastError?.contains("INVALID_ARG_VALUE: Field PHONE is malformed") == true)
+        #expect(lead.lastError?.contains("413") == false)
+    }
+
     @Test func methodErrorRejectsTheLeadWithBitrixReason() async throws {
         let server = try Bitrix24ContractServer()
         let f = try fixture(server)
