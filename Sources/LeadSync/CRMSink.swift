@@ -143,6 +143,9 @@ final class CRMClient {
         self.cancel = cancel
     }
 
+    /// No request starts after this (monotonic nanoseconds), so the last one ends before the batch's lease does.
+    var deadline: Int64?
+
     /// One request to `base + path`, after the shaper allows it. A JSON `body` is sent as `application/json`.
     /// `creates`: the request makes records that a repeat would double (see ``CurlTransport/request``).
     func call(
@@ -153,6 +156,16 @@ final class CRMClient {
     ) -> Result<HTTPResponse, TransportFailure> {
         guard shaper.acquire(cancel: cancel) else {
             return .failure(TransportFailure(message: "cancelled (shutting down)", ambiguous: false, cancelled: true))
+        }
+        if let deadline, RateShaper.monotonicNanoseconds() >= deadline {
+            // Past it the batch's lease may run out while a request travels, and another process take the batch.
+            return .failure(
+                TransportFailure(
+                    message: "the attempt used the time its batch lease allows; the rest waits for the next one",
+                    ambiguous: false,
+                    cancelled: false
+                )
+            )
         }
         var h = headers
         var bytes: [UInt8] = []
@@ -198,6 +211,8 @@ public final class CRMSink: Sink {
     let secretSource: () throws(SyncError) -> [String]?
     let cancel: CancellationFlag
     let shaper: RateShaper
+    /// How long one delivery attempt may go on starting requests (from its batch's lease).
+    var deliveryBudgetSeconds: Double
     private(set) var client: CRMClient?
     private var credentialError: String?
     public var credentialProblem: String? { credentialError }
@@ -209,9 +224,15 @@ public final class CRMSink: Sink {
         settings: TransportSettings,
         configuredURL: String?,
         ratePerSecond: Double,
+        leaseSeconds: Int64,
         cancel: CancellationFlag,
         secrets: @escaping () throws(SyncError) -> [String]?
     ) {
+        // The last request may start at the deadline and take its whole timeout; half a minute more for the
+        // answer's bookkeeping.
+        deliveryBudgetSeconds = Double(
+            max(Int64(settings.timeoutSeconds), leaseSeconds - Int64(settings.timeoutSeconds) - 30)
+        )
         self.name = name
         self.batchSize = batchSize
         self.connector = connector
@@ -264,6 +285,8 @@ public final class CRMSink: Sink {
         // Any batch handed to a sink before may have created records: an attempt of another process (`leadctl
         // sync`, before a restart) that this one cannot know about, a timeout, a 5xx. What this process saw is no
         // proof, so every resend looks up first.
+        client.deadline = RateShaper.monotonicNanoseconds() + Int64(deliveryBudgetSeconds * 1e9)
+        defer { client.deadline = nil }
         return connector.deliver(items, lookUpFirst: batch.mayHaveBeenSent, client: client)
     }
 
