@@ -135,6 +135,14 @@ final class AmoCRMConnector: CRMConnector {
                         if let lead = rid.stringValue { results[lead] = .synced(remoteID: id) }
                     }
                 }
+                // A lead whose request_id is not echoed may have been created: the same batch again (looked up
+                // first when Map.lead_id= names the field); a new batch would create it a second time.
+                if pending.contains(where: { results[$0.leadID] == nil }) {
+                    return .retryLater(
+                        afterSeconds: nil,
+                        reason: "amoCRM's answer does not echo every request_id: sending the batch again"
+                    )
+                }
                 return .accepted(results)
             case 400:
                 let invalid = json?["validation-errors"]?.arrayValue ?? []

@@ -113,6 +113,8 @@ final class Bitrix24Connector: CRMConnector {
         switch call(commands, client: client, creates: true) {
         case .failed(let a): return a
         case .answered(let ok, let errors):
+            // A command that may have run (a server error) leaves the batch to be sent again, looked up first.
+            var mayHaveRun: String?
             for (i, item) in pending.enumerated() {
                 if let id = ok["L\(i)"].flatMap(WebhookAnswer.scalarText) {
                     results[item.leadID] = .synced(remoteID: id)
@@ -121,14 +123,57 @@ final class Bitrix24Connector: CRMConnector {
                     let text = e["error_description"]?.stringValue ?? ""
                     let reason =
                         "Bitrix24 " + String([code, text].filter { !$0.isEmpty }.joined(separator: ": ").prefix(400))
-                    // A command past the batch cap was not run: it goes in the next batch.
-                    results[item.leadID] =
-                        code == "ERROR_BATCH_LENGTH_EXCEEDED" || code == "QUERY_LIMIT_EXCEEDED"
-                        ? .retry(afterSeconds: 0, reason: reason) : .rejected(reason: reason)
+                    switch Bitrix24Connector.commandError(code) {
+                    case .notRun:
+                        // A command past the batch cap was not run: it goes in the next batch at once.
+                        results[item.leadID] = .retry(afterSeconds: 0, reason: reason)
+                    case .limited:
+                        // Refused by a limit before it ran: the next batch, after the sink's first retry wait.
+                        results[item.leadID] = .retry(afterSeconds: nil, reason: reason)
+                    case .mayHaveRun: mayHaveRun = mayHaveRun ?? reason
+                    case .credential:
+                        return .pause(reason: reason + " (the webhook lacks access: check its permissions)")
+                    case .invalid: results[item.leadID] = .rejected(reason: reason)
+                    }
                 }
+            }
+            if let reason = mayHaveRun { return .retryLater(afterSeconds: nil, reason: reason) }
+            // A command the answer does not mention may have added its lead: the same batch again, looked up first
+            // (a new batch would add it a second time).
+            if pending.contains(where: { results[$0.leadID] == nil }) {
+                return .retryLater(
+                    afterSeconds: nil,
+                    reason: "Bitrix24's batch answer does not name every command: sending it again after a lookup"
+                )
             }
         }
         return .accepted(results)
+    }
+
+    /// What a command's `result_error` code means (§3.6).
+    enum CommandError {
+        /// Past the batch cap: not run.
+        case notRun
+        /// A limit refused it before it ran.
+        case limited
+        /// A server error: it may have run.
+        case mayHaveRun
+        /// The webhook lacks access: no command of it can work until an admin acts.
+        case credential
+        /// A method error (validation, "Access denied." with an empty code): the same call fails the same way.
+        case invalid
+    }
+
+    static func commandError(_ code: String) -> CommandError {
+        switch code {
+        case "ERROR_BATCH_LENGTH_EXCEEDED": .notRun
+        case "QUERY_LIMIT_EXCEEDED", "OPERATION_TIME_LIMIT": .limited
+        case "INTERNAL_SERVER_ERROR", "ERROR_UNEXPECTED_ANSWER": .mayHaveRun
+        case "insufficient_scope", "NO_AUTH_FOUND", "INVALID_CREDENTIALS", "expired_token", "ACCESS_DENIED",
+            "user_access_error", "OVERLOAD_LIMIT":
+            .credential
+        default: .invalid
+        }
     }
 
     /// The leads of `items` the portal already holds (lead id → Bitrix24 id): by `crm.lead.list` filtered on
@@ -221,7 +266,10 @@ final class Bitrix24Connector: CRMConnector {
         switch (r.status, code) {
         case (429, _), (_, "OPERATION_TIME_LIMIT"):
             let reset = json?["time"]?["operating_reset_at"]?.intValue ?? json?["operating_reset_at"]?.intValue
-            let after = reset.map { max(1, Int64($0) - now.seconds) } ?? CRMAnswer.retryAfter(r)
+            let after: Int64? =
+                if let reset { Bitrix24Connector.wait(until: Int64(reset), now: now.seconds) } else {
+                    CRMAnswer.retryAfter(r)
+                }
             return .retryLater(afterSeconds: after, reason: "Bitrix24 HTTP \(r.status)\(detail)")
         case (503, _), (_, "QUERY_LIMIT_EXCEEDED"):
             // The portal's leaky bucket is full (other kiosks behind the same address?): back off.
@@ -235,6 +283,13 @@ final class Bitrix24Connector: CRMConnector {
         default:
             return CRMAnswer.generic(r, crm: "Bitrix24", detail: detail)
         }
+    }
+
+    /// Seconds until `operating_reset_at`, at most a day; nil (the sink's growing backoff) when it is not ahead of
+    /// our clock (a kiosk clock running fast would otherwise retry every second).
+    static func wait(until reset: Int64, now: Int64) -> Int64? {
+        guard reset > now else { return nil }
+        return reset - now > 86_400 ? 86_400 : reset - now
     }
 
     static func errorDetail(_ body: [UInt8]) -> String {

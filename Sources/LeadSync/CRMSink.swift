@@ -143,6 +143,9 @@ final class CRMClient {
         self.cancel = cancel
     }
 
+    /// No request starts after this (monotonic nanoseconds), so the last one ends before the batch's lease does.
+    var deadline: Int64?
+
     /// One request to `base + path`, after the shaper allows it. A JSON `body` is sent as `application/json`.
     /// `creates`: the request makes records that a repeat would double (see ``CurlTransport/request``).
     func call(
@@ -154,6 +157,16 @@ final class CRMClient {
         guard shaper.acquire(cancel: cancel) else {
             return .failure(TransportFailure(message: "cancelled (shutting down)", ambiguous: false, cancelled: true))
         }
+        if let deadline, RateShaper.monotonicNanoseconds() >= deadline {
+            // Past it the batch's lease may run out while a request travels, and another process take the batch.
+            return .failure(
+                TransportFailure(
+                    message: "the attempt used the time its batch lease allows; the rest waits for the next one",
+                    ambiguous: false,
+                    cancelled: false
+                )
+            )
+        }
         var h = headers
         var bytes: [UInt8] = []
         if let body {
@@ -163,20 +176,8 @@ final class CRMClient {
             h.append("Content-Type: application/json")
         }
         h.append("Accept: application/json")
-        let result = transport.request(method, url: base + path, headers: h, body: bytes, freshConnection: creates)
-        if creates {
-            switch result {
-            case .failure(let f): createsMayHaveRun = createsMayHaveRun || f.ambiguous
-            // Throttling and refusals are answered before anything runs; other 5xx may come after.
-            case .success(let r): createsMayHaveRun = createsMayHaveRun || r.status >= 500 && r.status != 503
-            }
-        }
-        return result
+        return transport.request(method, url: base + path, headers: h, body: bytes, freshConnection: creates)
     }
-
-    /// A request that creates records may have run without its answer reaching us (a timeout, a reset, a 5xx
-    /// other than 503) since the sink last cleared this.
-    var createsMayHaveRun = false
 }
 
 /// What differs between CRMs; ``CRMSink`` does the rest (credential, transport, shaper, frozen body).
@@ -210,6 +211,8 @@ public final class CRMSink: Sink {
     let secretSource: () throws(SyncError) -> [String]?
     let cancel: CancellationFlag
     let shaper: RateShaper
+    /// How long one delivery attempt may go on starting requests (from its batch's lease).
+    var deliveryBudgetSeconds: Double
     private(set) var client: CRMClient?
     private var credentialError: String?
     public var credentialProblem: String? { credentialError }
@@ -221,9 +224,15 @@ public final class CRMSink: Sink {
         settings: TransportSettings,
         configuredURL: String?,
         ratePerSecond: Double,
+        leaseSeconds: Int64,
         cancel: CancellationFlag,
         secrets: @escaping () throws(SyncError) -> [String]?
     ) {
+        // The last request may start at the deadline and take its whole timeout; half a minute more for the
+        // answer's bookkeeping.
+        deliveryBudgetSeconds = Double(
+            max(Int64(settings.timeoutSeconds), leaseSeconds - Int64(settings.timeoutSeconds) - 30)
+        )
         self.name = name
         self.batchSize = batchSize
         self.connector = connector
@@ -273,26 +282,13 @@ public final class CRMSink: Sink {
         guard let items = CRMBody.decode(batch.body) else {
             return .rejected(reason: "the frozen batch cannot be read (written by another version?)")
         }
-        // A lookup is needed when an attempt this process did not see may have created records (another
-        // process, before a restart, the parent of a split), or one it saw may have (a timeout, a 5xx).
-        let lookUp = batch.mayHaveBeenSent && (!attempted.contains(batch.id) || ambiguous.contains(batch.id))
-        attempted.insert(batch.id)
-        ambiguous.remove(batch.id)
-        client.createsMayHaveRun = false
-        let answer = connector.deliver(items, lookUpFirst: lookUp, client: client)
-        switch answer {
-        case .accepted, .rejected, .tooLarge:
-            attempted.remove(batch.id)
-        default:
-            // Still unresolved when the lookup may not have finished, or a create may have run.
-            if lookUp || client.createsMayHaveRun { ambiguous.insert(batch.id) }
-        }
-        return answer
+        // Any batch handed to a sink before may have created records: an attempt of another process (`leadctl
+        // sync`, before a restart) that this one cannot know about, a timeout, a 5xx. What this process saw is no
+        // proof, so every resend looks up first.
+        client.deadline = RateShaper.monotonicNanoseconds() + Int64(deliveryBudgetSeconds * 1e9)
+        defer { client.deadline = nil }
+        return connector.deliver(items, lookUpFirst: batch.mayHaveBeenSent, client: client)
     }
-
-    /// Batches this sink attempted (until answered), and those of them an attempt may have partly stored.
-    private var attempted: Set<String> = []
-    private var ambiguous: Set<String> = []
 
     /// One harmless authenticated call (`leadctl doctor`): nil when the credential works, else why not.
     public func probe() -> String? {
@@ -329,7 +325,9 @@ enum CRMAnswer {
     }
 
     /// The usual meaning of a status no connector-specific rule took: 401/403 pause, 404 pause (the URL is
-    /// wrong), 5xx and anything else retry the same batch.
+    /// wrong), 400/405/410/415/422 pause (the request does not fit the account: a field or property that does not
+    /// exist, a wrong path; the same request fails the same way until an admin acts), 5xx and anything else retry
+    /// the same batch.
     static func generic(_ r: HTTPResponse, crm: String, detail: String) -> SinkAnswer {
         switch r.status {
         case 401, 403:
@@ -338,6 +336,8 @@ enum CRMAnswer {
             return .pause(reason: "\(crm) account not paid (HTTP 402)\(detail)")
         case 404:
             return .pause(reason: "misconfigured: \(crm) answered HTTP 404 for the API path\(detail)")
+        case 400, 405, 410, 415, 422:
+            return .pause(reason: "misconfigured: \(crm) refused the request (HTTP \(r.status))\(detail)")
         default:
             return .retryLater(afterSeconds: retryAfter(r), reason: "\(crm) HTTP \(r.status)\(detail)")
         }

@@ -137,6 +137,14 @@ final class HubSpotConnector: CRMConnector {
             {
                 return answer
             }
+            // A 2xx that does not name a created contact (an unreadable body, no objectWriteTraceId): it may exist.
+            // The same batch is sent again, looked up first; a new batch would create it a second time.
+            if creates.contains(where: { results[$0.leadID] == nil }) {
+                return .retryLater(
+                    afterSeconds: nil,
+                    reason: "HubSpot's answer to batch create does not name every lead: sending it again after a lookup"
+                )
+            }
         }
         return .accepted(results)
     }

@@ -301,7 +301,7 @@ public final class SyncEngine {
                     )
                 case .retry(let after, let reason)?:
                     outcomes[id] = .retry(
-                        notBefore: t.adding(seconds: after ?? settings.leadRetrySeconds),
+                        notBefore: t.adding(seconds: SyncEngine.clamped(after ?? settings.leadRetrySeconds)),
                         reason: reason
                     )
                     report.retried += 1
@@ -357,11 +357,14 @@ public final class SyncEngine {
             if batch.leadIDs.count <= 1 {
                 let outcomes = Dictionary(
                     uniqueKeysWithValues: batch.leadIDs.map {
-                        ($0, DeliveryOutcome.rejected(reason: "larger than the receiver accepts (HTTP 413)"))
+                        ($0, DeliveryOutcome.rejected(reason: reason))
                     }
                 )
                 report.rejected += batch.leadIDs.count
-                logger.error("Lead too large for the receiver: rejected", metadata: batchMeta)
+                logger.error(
+                    "Lead refused by the receiver even alone (too large, or invalid): rejected",
+                    metadata: batchMeta.merging(["sync.error": "\(reason)"]) { $1 }
+                )
                 return .next(BatchCompletion(batchID: batch.id, outcomes: outcomes))
             }
             let ids = try store.splitBatch(batch.id, sink: sink.name, now: t, build: sink.makeBody)
@@ -381,6 +384,11 @@ public final class SyncEngine {
         }
     }
 
+    /// The longest wait a sink may ask for (7 days); a larger or negative one is clamped, never overflows.
+    static let maximumWaitSeconds: Int64 = 7 * 86_400
+
+    static func clamped(_ seconds: Int64) -> Int64 { min(max(seconds, 0), maximumWaitSeconds) }
+
     private func backoff(
         _ batch: FrozenBatch,
         reason: String,
@@ -388,7 +396,8 @@ public final class SyncEngine {
         at t: Timestamp,
         meta batchMeta: Logger.Metadata
     ) throws -> PassStop {
-        let delay = after.map { $0 * 1000 } ?? settings.backoff.delay(failures: batch.failures, using: &rng)
+        let delay =
+            after.map { SyncEngine.clamped($0) * 1000 } ?? settings.backoff.delay(failures: batch.failures, using: &rng)
         let until = Timestamp(milliseconds: t.milliseconds + delay)
         try store.deferBatch(
             batch.id,

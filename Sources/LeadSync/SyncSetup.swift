@@ -96,6 +96,7 @@ public enum SyncSetup {
                 ),
                 configuredURL: config.url,
                 ratePerSecond: config.ratePerSec ?? defaultRate(config.type),
+                leaseSeconds: leaseSeconds(config),
                 cancel: cancel,
                 secrets: secrets
             )

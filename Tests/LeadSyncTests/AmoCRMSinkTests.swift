@@ -1,9 +1,10 @@
 import Foundation
 import LeadCore
 import LeadStore
-import LeadSync
 import LeaddTesting
 import Testing
+
+@testable import LeadSync
 
 @Suite(.serialized) struct AmoCRMSinkTests {
     static let token = "long-lived-test-token"
@@ -58,6 +59,57 @@ import Testing
         let lookups = server.server.requests.filter { $0.method == "GET" && $0.path == "/api/v4/leads" }
         #expect(lookups.isEmpty == duplicateControl)
         #expect(try ids.allSatisfy { try f.state($0).remoteID != nil })
+    }
+
+    /// amoCRM creates the leads but its answer echoes no request_id: the same batch is sent again after a
+    /// lookup by the lead id field, not its leads in a new batch (created a second time).
+    @Test func createdLeadsMissingFromTheAnswerAreLookedUpNotCreatedAgain() async throws {
+        let server = try KommoContractServer(token: Self.token)
+        let f = try fixture(server, keys: "Map.lead_id=555001")
+        let ids = try f.addLeads(6)
+        server.server.inject(.commitThenReply(.json(200, "[]")), pathContains: "/leads/complex")
+        await f.drain(try f.engine())
+        try expectEachLeadOnce(server, f, ids)
+    }
+
+    /// A lookup amoCRM refuses as unprocessable pauses the sink with amoCRM's message.
+    @Test func aLookupRefusedAsUnprocessablePausesWithAmoCRMsMessage() async throws {
+        let server = try KommoContractServer(token: Self.token)
+        let f = try fixture(server, keys: "Map.lead_id=555001")
+        try f.addLeads(2)
+        server.server.inject(.dropAfterCommit, pathContains: "/leads/complex")
+        server.server.inject(
+            .reply(.json(422, #"{"title":"Unprocessable Entity","status":422,"detail":"Invalid query"}"#)),
+            pathContains: "/api/v4/leads"
+        )
+        let reason = try await f.drainUntilPaused()
+        #expect(reason.contains("HTTP 422") && reason.contains("Invalid query"))
+    }
+
+    /// A resend's lookups (one GET per lead) could outlast the batch's lease, and another process take the batch
+    /// meanwhile: no request starts past the attempt's budget; the batch waits for its next attempt.
+    @Test func anAttemptStartsNoRequestPastItsLeaseBudget() async throws {
+        let server = try KommoContractServer(token: Self.token)
+        let f = try fixture(server, keys: "Map.lead_id=555001", rate: 10)
+        let ids = try f.addLeads(8)
+        server.server.inject(.dropAfterCommit, pathContains: "/leads/complex")
+        let engine = try f.engine()
+        let sink = try #require(engine.sink as? CRMSink)
+        // 8 lookups at 10 a second take 0.8 s.
+        sink.deliveryBudgetSeconds = 0.35
+        await f.drain(engine, passes: 1)
+        let before = server.server.requests.count
+        let (reports, _) = await f.drain(engine, passes: 1)
+        let sent = server.server.requests[before...]
+        #expect((2...5).contains(sent.count) && sent.allSatisfy { $0.method == "GET" }, "\(sent.count) requests")
+        guard case .waiting(_, let reason)? = reports.last?.stop else {
+            Issue.record("not waiting: \(String(describing: reports.last?.stop))")
+            return
+        }
+        #expect(reason.contains("lease"))
+        sink.deliveryBudgetSeconds = 60
+        await f.drain(engine)
+        try expectEachLeadOnce(server, f, ids)
     }
 
     @Test func requestsStayUnderTheAccountsRate() async throws {

@@ -103,15 +103,31 @@ final class CRMFixture {
     /// Runs passes until nothing is left to do (skipping every wait the engine asks for), at most `passes`, on
     /// a thread of its own: the passes block (HTTP, the shaper's sleeps), and a blocked cooperative pool would
     /// starve the asynchronous tests running alongside. Returns the waits skipped, in seconds, in order.
+    /// `realPause`: seconds really slept (on that thread) after each wait skipped, for a contract server whose
+    /// state changes with real time (a leaky bucket draining).
     @discardableResult
-    func drain(_ engine: SyncEngine, passes: Int = 200) async -> (reports: [PassReport], waits: [Int64]) {
+    func drain(
+        _ engine: SyncEngine,
+        passes: Int = 200,
+        realPause: Double = 0
+    ) async -> (
+        reports: [PassReport], waits: [Int64]
+    ) {
         let box = UncheckedBox((self, engine))
         return await withCheckedContinuation { done in
-            Thread { done.resume(returning: box.value.0.drainBlocking(box.value.1, passes: passes)) }.start()
+            Thread {
+                done.resume(returning: box.value.0.drainBlocking(box.value.1, passes: passes, realPause: realPause))
+            }.start()
         }
     }
 
-    private func drainBlocking(_ engine: SyncEngine, passes: Int) -> (reports: [PassReport], waits: [Int64]) {
+    private func drainBlocking(
+        _ engine: SyncEngine,
+        passes: Int,
+        realPause: Double
+    ) -> (
+        reports: [PassReport], waits: [Int64]
+    ) {
         var reports: [PassReport] = []
         var waits: [Int64] = []
         for _ in 0..<passes {
@@ -123,6 +139,7 @@ final class CRMFixture {
                 let wait = max(0, until.milliseconds - now.milliseconds + 1)
                 waits.append((wait + 500) / 1000)
                 skipped.value.add(wait, ordering: .relaxed)
+                if realPause > 0 { Thread.sleep(forTimeInterval: realPause) }
             case .idle(nil), .paused, .cancelled, .failed: return (reports, waits)
             case .idle(let next?):
                 let now = Timestamp.now().advanced(by: skipped.value.load(ordering: .relaxed))

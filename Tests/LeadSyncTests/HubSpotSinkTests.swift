@@ -65,6 +65,56 @@ import Testing
         }
     }
 
+    /// The daemon's attempt gets 429 (nothing ran); `leadctl sync` sends the same batch, HubSpot stores it and the
+    /// answer is lost; the daemon's next attempt must still look up, or it creates the contacts twice.
+    @Test func aResendLooksUpEvenAfterThisProcessLastSawARefusal() async throws {
+        let server = try HubSpotContractServer(token: Self.token)
+        let f = try fixture(server)
+        let ids = try f.addLeads(4, email: { _ in nil })
+        server.throttle("TEN_SECONDLY_ROLLING", path: "/batch/create")
+        let daemon = try f.engine()
+        await f.drain(daemon, passes: 1)
+        #expect(server.contacts.isEmpty)
+        server.server.inject(.dropAfterCommit, pathContains: "/batch/create")
+        await f.drain(try f.engine(), passes: 1)
+        #expect(server.contacts.count == 4)
+        await f.drain(daemon)
+        try expectEachLeadOnce(server, f, ids)
+    }
+
+    /// HubSpot creates the contacts but its answer cannot be read: the same batch is sent again after a lookup,
+    /// not its leads in a new batch (created a second time).
+    @Test func createdContactsMissingFromA2xxAreLookedUpNotCreatedAgain() async throws {
+        let server = try HubSpotContractServer(token: Self.token)
+        let f = try fixture(server)
+        let ids = try f.addLeads(6, email: { _ in nil })
+        server.server.inject(.commitThenReply(.json(201, "<html>proxy</html>")), pathContains: "/batch/create")
+        await f.drain(try f.engine())
+        try expectEachLeadOnce(server, f, ids)
+        #expect(server.server.requests.contains { $0.path.hasSuffix("/search") })
+    }
+
+    /// A lookup HubSpot refuses as invalid (a property that does not exist) fails the same way at every retry:
+    /// the sink pauses with HubSpot's message instead of retrying until the leads go dead.
+    @Test func aLookupRefusedAsInvalidPausesWithHubSpotsMessage() async throws {
+        let server = try HubSpotContractServer(token: Self.token)
+        let f = try fixture(server)
+        let ids = try f.addLeads(3, email: { _ in nil })
+        server.server.inject(.dropAfterCommit, pathContains: "/batch/create")
+        server.server.inject(
+            .reply(
+                .json(
+                    400,
+                    #"{"status":"error","message":"There was a problem with the request.","category":"VALIDATION_ERROR"}"#
+                )
+            ),
+            pathContains: "/search"
+        )
+        let reason = try await f.drainUntilPaused()
+        #expect(reason.contains("HTTP 400") && reason.contains("There was a problem with the request."))
+        #expect(try f.leads(in: "synced", ids).isEmpty)
+    }
+
     @Test func requestsAreSpacedByTheShaper() async throws {
         let server = try HubSpotContractServer(token: Self.token)
         let f = try fixture(server, keys: "BatchSize=5", rate: 20)

@@ -24,6 +24,7 @@ public final class Bitrix24ContractServer: @unchecked Sendable {
         var lastDrain = LoopbackHTTPServer.now()
         var refusedByBucket = 0
         var ignoresOriginFilter = false
+        var addFaults: [(code: String, text: String, afterStoring: Bool)] = []
         init(prefix: String) { self.prefix = prefix }
     }
 
@@ -51,6 +52,12 @@ public final class Bitrix24ContractServer: @unchecked Sendable {
     /// A portal whose `crm.lead.list` ignores `filter[ORIGIN_ID]` (crm-targets.md §7.9: not confirmed): it
     /// answers the first page of all leads instead.
     public func ignoreOriginFilter() { state.lock.withLock { state.ignoresOriginFilter = true } }
+
+    /// The next `crm.lead.add` command gets `code` in `result_error` (a system error inside a batch, §3.3, §3.6);
+    /// `afterStoring`: the lead is added all the same (a server error after the write).
+    public func failNextAdd(code: String, description: String, afterStoring: Bool = false) {
+        state.lock.withLock { state.addFaults.append((code, description, afterStoring)) }
+    }
 
     /// How many requests the bucket refused.
     public var refusedByBucket: Int { state.lock.withLock { state.refusedByBucket } }
@@ -108,6 +115,14 @@ public final class Bitrix24ContractServer: @unchecked Sendable {
                                     ("error_description", .s("Max batch length exceeded")),
                                 ])
                             )
+                        )
+                        continue
+                    }
+                    if (command.value.stringValue ?? "").hasPrefix("crm.lead.add?"), !state.addFaults.isEmpty {
+                        let fault = state.addFaults.removeFirst()
+                        if fault.afterStoring { _ = run(command.value.stringValue ?? "", state) }
+                        failed.append(
+                            (command.key, .obj([("error", .s(fault.code)), ("error_description", .s(fault.text))]))
                         )
                         continue
                     }

@@ -56,6 +56,8 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         case reply(Reply)
         /// Handle (store) the request, then drop the connection: a timeout after commit.
         case dropAfterCommit
+        /// Handle (store) the request, then answer this instead of the handler's reply (a garbled success).
+        case commitThenReply(Reply)
     }
 
     public private(set) var port: UInt16 = 0
@@ -238,6 +240,9 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
             case .dropAfterCommit?:
                 _ = handler(request)
                 reply = .drop
+            case .commitThenReply(let r)?:
+                _ = handler(request)
+                reply = r
             case nil: reply = handler(request)
             }
             guard case .respond(let status, let extra, let body) = reply else { return }
