@@ -183,7 +183,8 @@ func expectSpaced(
     sourceLocation: SourceLocation = #_sourceLocation
 ) {
     let times = requests.map(\.receivedAt)
-    let jitter = 0.025
+    // Receive times are taken on the server's threads: under load one can lag its send by tens of ms.
+    let jitter = 0.05
     for i in times.indices {
         for j in times.indices where j > i {
             let span = times[j] - times[i]
