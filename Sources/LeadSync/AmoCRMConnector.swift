@@ -25,16 +25,14 @@ final class AmoCRMConnector: CRMConnector {
     }
 
     var digest: String {
-        (map.map { "\($0.field)=\($0.target)" } + options.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })
-            .joined(separator: "\n")
+        CRMLeadValue.digest(map: map, constants: options.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
     }
 
     func base(configured: String?, token: String) throws(SyncError) -> String {
-        guard var base = configured else {
+        guard let configured else {
             throw SyncError(.configuration, "Type=amocrm needs URL=https://SUBDOMAIN.amocrm.ru (or .kommo.com)")
         }
-        while base.hasSuffix("/") { base.removeLast() }
-        return base
+        return CRMLeadValue.withoutTrailingSlashes(configured)
     }
 
     func headers(token: String) -> [String] { ["Authorization: Bearer \(token)"] }

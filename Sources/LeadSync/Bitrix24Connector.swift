@@ -26,9 +26,7 @@ final class Bitrix24Connector: CRMConnector {
         self.constants = constants
     }
 
-    var digest: String {
-        (map.map { "\($0.field)=\($0.target)" } + constants.map { "\($0.0)=\($0.1)" }).joined(separator: "\n")
-    }
+    var digest: String { CRMLeadValue.digest(map: map, constants: constants) }
 
     /// The credential is the inbound webhook URL `https://portal/rest/{user}/{code}/`; `URL=` replaces its
     /// scheme and host (a proxy, a test server).
@@ -40,13 +38,12 @@ final class Bitrix24Connector: CRMConnector {
                 "the Bitrix24 credential must be the inbound webhook URL (https://PORTAL/rest/USER/CODE/)"
             )
         }
-        var path = String(token[rest.lowerBound...])
-        while path.hasSuffix("/") { path.removeLast() }
+        let path = CRMLeadValue.withoutTrailingSlashes(String(token[rest.lowerBound...]))
         guard path.split(separator: "/").count >= 3 else {
             throw SyncError(.credential, "the Bitrix24 webhook URL lacks its user id and code (…/rest/USER/CODE/)")
         }
-        guard var host = configured else { return String(token[..<rest.lowerBound]) + path }
-        while host.hasSuffix("/") { host.removeLast() }
+        guard let configured else { return String(token[..<rest.lowerBound]) + path }
+        var host = CRMLeadValue.withoutTrailingSlashes(configured)
         if let r = host.firstRange(of: "/rest/") { host = String(host[..<r.lowerBound]) }
         return host + path
     }

@@ -87,6 +87,19 @@ public enum CRMLeadValue {
     }
 
     /// `Property.<name>=<value>` options, sorted by name.
+    /// What a connector's mapping and constants amount to, one `name=value` per line: part of the sink's
+    /// fingerprint, so a changed mapping resumes a paused sink.
+    static func digest(map: [(field: String, target: String)], constants: [(String, String)]) -> String {
+        (map.map { "\($0.field)=\($0.target)" } + constants.map { "\($0.0)=\($0.1)" }).joined(separator: "\n")
+    }
+
+    /// `base` without trailing slashes (URL bases are joined with paths that start with one).
+    static func withoutTrailingSlashes(_ base: String) -> String {
+        var base = base
+        while base.hasSuffix("/") { base.removeLast() }
+        return base
+    }
+
     static func constants(_ options: [String: String], prefix: String = "Property.") -> [(String, String)] {
         options.filter { $0.key.hasPrefix(prefix) }.sorted { $0.key < $1.key }.map {
             (String($0.key.dropFirst(prefix.count)), $0.value)

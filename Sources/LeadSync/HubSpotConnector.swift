@@ -31,9 +31,7 @@ final class HubSpotConnector: CRMConnector {
         utcOffsetSeconds = options["TimeZoneOffset"].flatMap(HubSpotConnector.parseOffset)
     }
 
-    var digest: String {
-        (map.map { "\($0.field)=\($0.target)" } + constants.map { "\($0.0)=\($0.1)" }).joined(separator: "\n")
-    }
+    var digest: String { CRMLeadValue.digest(map: map, constants: constants) }
 
     /// `+02:00`, `-05:30`, `Z` → seconds east of UTC.
     static func parseOffset(_ text: String) -> Int64? {
@@ -46,9 +44,7 @@ final class HubSpotConnector: CRMConnector {
     }
 
     func base(configured: String?, token: String) throws(SyncError) -> String {
-        var base = configured ?? HubSpotConnector.defaultBase
-        while base.hasSuffix("/") { base.removeLast() }
-        return base
+        CRMLeadValue.withoutTrailingSlashes(configured ?? HubSpotConnector.defaultBase)
     }
 
     func headers(token: String) -> [String] { ["Authorization: Bearer \(token)"] }
