@@ -178,7 +178,7 @@ final class AmoCRMConnector: CRMConnector {
     /// The lead whose custom field `field` holds `leadID`, by full-text `query` (the value checked exactly).
     func lookUp(_ leadID: String, field: String, client: CRMClient) -> CRMLookup {
         let r: HTTPResponse
-        switch client.call(.get, "/api/v4/leads?limit=50&query=\(Bitrix24Connector.encode(leadID))") {
+        switch client.call(.get, "/api/v4/leads?limit=50&query=\(URLQuery.encode(leadID))") {
         case .failure(let f): return .failed(CRMAnswer.failed(f))
         case .success(let response): r = response
         }

@@ -100,7 +100,7 @@ final class Bitrix24Connector: CRMConnector {
             (
                 "L\(i)",
                 "crm.lead.add?"
-                    + Bitrix24Connector.query(
+                    + URLQuery.query(
                         Bitrix24Connector.flatten(item.record, prefix: "fields") + [
                             ("params[REGISTER_SONET_EVENT]", "N")
                         ]
@@ -190,7 +190,7 @@ final class Bitrix24Connector: CRMConnector {
             (
                 "L\(i)",
                 "crm.lead.list?"
-                    + Bitrix24Connector.query([
+                    + URLQuery.query([
                         ("filter[ORIGIN_ID]", item.leadID), ("select[0]", "ID"), ("select[1]", "ORIGIN_ID"),
                     ])
             )
@@ -206,7 +206,7 @@ final class Bitrix24Connector: CRMConnector {
                 let chunk = values[start..<min(start + 20, values.count)]
                 let params =
                     [("type", type), ("entity_type", "LEAD")] + chunk.enumerated().map { ("values[\($0)]", $1) }
-                byComm.append(("\(type)\(k)", "crm.duplicate.findbycomm?" + Bitrix24Connector.query(params)))
+                byComm.append(("\(type)\(k)", "crm.duplicate.findbycomm?" + URLQuery.query(params)))
             }
         }
         guard !byComm.isEmpty else { return .found(found) }
@@ -223,7 +223,7 @@ final class Bitrix24Connector: CRMConnector {
         // The newest candidates first: a lead added by a lost attempt is among the last the portal holds.
         let newest = candidates.sorted { (Int($0) ?? 0) > (Int($1) ?? 0) }.prefix(50)
         guard !newest.isEmpty else { return .found(found) }
-        switch call(newest.map { ("G\($0)", "crm.lead.get?" + Bitrix24Connector.query([("id", $0)])) }, client: client)
+        switch call(newest.map { ("G\($0)", "crm.lead.get?" + URLQuery.query([("id", $0)])) }, client: client)
         {
         case .failed(let a): return .failed(a)
         case .answered(let ok, _): for v in ok.values { record(v) }
@@ -303,25 +303,5 @@ final class Bitrix24Connector: CRMConnector {
         case .bool(let b): [(prefix, b ? "Y" : "N")]
         case .null: []
         }
-    }
-
-    /// A query string, every byte but the unreserved ones percent-encoded.
-    static func query(_ pairs: [(String, String)]) -> String {
-        pairs.map { "\(encode($0.0))=\(encode($0.1))" }.joined(separator: "&")
-    }
-
-    static func encode(_ text: String) -> String {
-        let hex = Array("0123456789ABCDEF".utf8)
-        var out: [UInt8] = []
-        for b in text.utf8 {
-            switch b {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
-                UInt8(ascii: "~"):
-                out.append(b)
-            default: out += [UInt8(ascii: "%"), hex[Int(b >> 4)], hex[Int(b & 0xF)]]
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }

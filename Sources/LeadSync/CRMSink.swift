@@ -363,3 +363,27 @@ enum CRMAnswer {
         return parts.isEmpty ? "" : ": " + String(parts.joined(separator: ": ").prefix(300))
     }
 }
+
+/// Query strings for the CRMs' GET requests.
+enum URLQuery {
+    /// A query string, every byte but the unreserved ones percent-encoded.
+    static func query(_ pairs: [(String, String)]) -> String {
+        pairs.map { "\(encode($0.0))=\(encode($0.1))" }.joined(separator: "&")
+    }
+
+    /// `text` with every byte but the unreserved ones (RFC 3986) percent-encoded.
+    static func encode(_ text: String) -> String {
+        let hex = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        for b in text.utf8 {
+            switch b {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
+                UInt8(ascii: "~"):
+                out.append(b)
+            default: out += [UInt8(ascii: "%"), hex[Int(b >> 4)], hex[Int(b & 0xF)]]
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
