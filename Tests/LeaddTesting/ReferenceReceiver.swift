@@ -383,6 +383,7 @@ public final class ReferenceReceiver: @unchecked Sendable {
             if length > 1 << 20 {
                 // Obligation 1: the cap is checked before the body is read.
                 respond(fd, status: 413, body: errorBody("payload_too_large", "at most 1 MiB"), keepAlive: false)
+                lingeringClose(fd, unread: length - buffer.count)
                 record(
                     Request(
                         webhookID: headers["webhook-id"],
@@ -421,6 +422,23 @@ public final class ReferenceReceiver: @unchecked Sendable {
                 keepAlive: keepAlive
             )
             guard handle(request, fd: fd, started: started), keepAlive else { return }
+        }
+    }
+
+    /// After an early answer (413 before the body), the client is still sending: closing now would reset the
+    /// connection and the client could lose the answer to "connection reset" before reading it. Like nginx's
+    /// lingering close: stop writing, read and drop what is still coming (at most `unread` bytes, 2 s), then close.
+    private func lingeringClose(_ fd: Int32, unread: Int) {
+        shutdown(fd, Int32(SHUT_WR))
+        var timeout = timeval(tv_sec: 2, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var left = unread
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while left > 0 {
+            let n = read(fd, &chunk, chunk.count)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return }
+            left -= n
         }
     }
 
