@@ -101,8 +101,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        .testTarget(name: "LeadStoreTests", dependencies: ["LeadCore", "LeadStore", "CSQLite"]),
-        .testTarget(name: "LeadCtlTests", dependencies: ["LeadCtlKit", "LeadCore", "LeadStore", "leadctl"]),
+        .testTarget(name: "LeadStoreTests", dependencies: ["LeadCore", "LeadStore", "CSQLite", "LeaddTesting"]),
+        .testTarget(name: "LeadCtlTests", dependencies: ["LeadCtlKit", "LeadCore", "LeadStore", "LeaddTesting", "leadctl"]),
         .testTarget(
             name: "SystemLibraryTests",
             dependencies: ["CSQLite", "CSystemd", "CCurl", "CCrypto", "COpenSSL", "CNcurses"]

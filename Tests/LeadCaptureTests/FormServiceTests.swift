@@ -24,7 +24,7 @@ final class EventLog: Sendable {
     var isReady: Bool { readyCount.withLock { $0 > 0 } }
 
     /// Polls until `condition` holds for the events so far, or `timeout` passes.
-    func wait(timeout: Duration = .seconds(10), _ condition: ([FormService.Event]) -> Bool) async -> Bool {
+    func wait(timeout: Duration = .seconds(30), _ condition: ([FormService.Event]) -> Bool) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if condition(all) { return true }
@@ -33,7 +33,7 @@ final class EventLog: Sendable {
         return condition(all)
     }
 
-    func waitUntilReady(timeout: Duration = .seconds(10)) async -> Bool {
+    func waitUntilReady(timeout: Duration = .seconds(30)) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if isReady { return true }
@@ -136,7 +136,7 @@ final class FormHarness: Sendable {
     }
 
     /// Whether `run()` has returned (the group ended) within `timeout`.
-    func ended(within timeout: Duration = .seconds(10)) async -> Bool {
+    func ended(within timeout: Duration = .seconds(30)) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if isFinished { return true }

@@ -54,7 +54,7 @@ final class ScanEvents: Sendable {
     func count(_ event: ScannerService.Event) -> Int { all.filter { $0 == event }.count }
 
     /// Polls until `condition` holds, or `timeout` passes.
-    func wait(timeout: Duration = .seconds(10), _ condition: (ScanEvents) -> Bool) async -> Bool {
+    func wait(timeout: Duration = .seconds(30), _ condition: (ScanEvents) -> Bool) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if condition(self) { return true }
@@ -63,7 +63,7 @@ final class ScanEvents: Sendable {
         return condition(self)
     }
 
-    func waitForCaptures(_ n: Int, timeout: Duration = .seconds(10)) async -> Bool {
+    func waitForCaptures(_ n: Int, timeout: Duration = .seconds(30)) async -> Bool {
         await wait(timeout: timeout) { $0.captured.count >= n }
     }
 }
@@ -174,7 +174,7 @@ final class ScannerHarness: Sendable {
     }
 
     /// Waits until the database shows `condition` for this scanner (drop counts are written in batches).
-    func waitForStatus(timeout: Duration = .seconds(10), _ condition: (ScannerStatus) -> Bool) async -> Bool {
+    func waitForStatus(timeout: Duration = .seconds(30), _ condition: (ScannerStatus) -> Bool) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let s = try? status(), condition(s) { return true }

@@ -1,5 +1,6 @@
 import Foundation
 import LeadCore
+import LeaddTesting
 import Testing
 
 @testable import LeadStore
@@ -112,51 +113,54 @@ struct BadInputTests {
 
     // MARK: Two processes writing at once
 
-    @Test func twoProcessesWritingAtOnceLoseNothingAndNeverReportBusy() throws {
-        try withSandbox { sb in
-            let path = sb.dir + "/leads.sqlite3"
-            let store = try LeadStore(path: path)  // created (and migrated) before either writer starts
-            let binary = try #require(LeadctlBinary.path)
-            let log = sb.dir + "/writer.log"
-            #expect(FileManager.default.createFile(atPath: log, contents: nil))
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = [
-                "-c",
-                """
-                i=0
-                while [ $i -lt 100 ]; do
-                  "$0" --db "$1" add "first_name=Proc$i" "email=proc$i@example.com" --consent >/dev/null || exit 1
-                  i=$((i + 1))
-                done
-                """,
-                binary, path,
-            ]
-            process.environment = ["PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"]
-            let logHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-            process.standardOutput = logHandle
-            process.standardError = logHandle
-            try process.run()
+    @Test func twoProcessesWritingAtOnceLoseNothingAndNeverReportBusy() async throws {
+        // Child processes and blocking waits: on a thread of its own (see onOwnThread).
+        try await onOwnThread {
+            try withSandbox { sb in
+                let path = sb.dir + "/leads.sqlite3"
+                let store = try LeadStore(path: path)  // created (and migrated) before either writer starts
+                let binary = try #require(LeadctlBinary.path)
+                let log = sb.dir + "/writer.log"
+                #expect(FileManager.default.createFile(atPath: log, contents: nil))
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: "/bin/sh")
+                process.arguments = [
+                    "-c",
+                    """
+                    i=0
+                    while [ $i -lt 100 ]; do
+                      "$0" --db "$1" add "first_name=Proc$i" "email=proc$i@example.com" --consent >/dev/null || exit 1
+                      i=$((i + 1))
+                    done
+                    """,
+                    binary, path,
+                ]
+                process.environment = ["PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"]
+                let logHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+                process.standardOutput = logHandle
+                process.standardError = logHandle
+                try process.run()
 
-            var failures: [String] = []
-            for i in 0..<200 {
-                do {
-                    try store.capture(makeLead(i), form: .default)
-                } catch {
-                    failures.append("\(error)")
+                var failures: [String] = []
+                for i in 0..<200 {
+                    do {
+                        try store.capture(makeLead(i), form: .default)
+                    } catch {
+                        failures.append("\(error)")
+                    }
                 }
+                process.waitUntilExit()
+                try logHandle.close()
+                let output = String(decoding: try sb.bytes(log), as: UTF8.self)
+                #expect(process.terminationStatus == 0, "leadctl loop: \(output)")
+                #expect(!output.contains("busy") && !output.contains("locked"), "\(output)")
+                #expect(failures == [])
+                #expect(try store.status().leads == 300)
+                #expect(try store.integrityProblems() == [])
+                var channels: [String: Int] = [:]
+                try store.forEachLead { lead, _ in channels[lead.channel.rawValue, default: 0] += 1 }
+                #expect(channels == ["keyboard": 200, "staff": 100])
             }
-            process.waitUntilExit()
-            try logHandle.close()
-            let output = String(decoding: try sb.bytes(log), as: UTF8.self)
-            #expect(process.terminationStatus == 0, "leadctl loop: \(output)")
-            #expect(!output.contains("busy") && !output.contains("locked"), "\(output)")
-            #expect(failures == [])
-            #expect(try store.status().leads == 300)
-            #expect(try store.integrityProblems() == [])
-            var channels: [String: Int] = [:]
-            try store.forEachLead { lead, _ in channels[lead.channel.rawValue, default: 0] += 1 }
-            #expect(channels == ["keyboard": 200, "staff": 100])
         }
     }
 
@@ -164,42 +168,45 @@ struct BadInputTests {
     // statements; another process committing the first migration in between made leadd refuse its own new
     // database as "an SQLite database of another program". The three now come from one read transaction.
     // Whether a round hits the old window is up to the scheduler; the assertion is exact either way.
-    @Test func processesCreatingTheDatabaseAtOnceAllSucceed() throws {
-        try withSandbox { sb in
-            let binary = try #require(LeadctlBinary.path)
-            var failures: [String] = []
-            for round in 0..<15 {
-                let path = sb.dir + "/round\(round)/leads.sqlite3"
-                var running: [(Process, String)] = []
-                for worker in 0..<3 {
-                    let log = sb.dir + "/round\(round)-\(worker).log"
-                    #expect(FileManager.default.createFile(atPath: log, contents: nil))
-                    let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-                    let process = Process()
-                    process.executableURL = URL(fileURLWithPath: binary)
-                    process.arguments = [
-                        "--db", path, "add", "first_name=W\(worker)", "email=w\(worker)@example.com", "--consent",
-                    ]
-                    process.environment = ["PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"]
-                    process.standardOutput = FileHandle.nullDevice
-                    process.standardError = handle
-                    try process.run()
-                    try handle.close()
-                    running.append((process, log))
-                }
-                for (process, log) in running {
-                    process.waitUntilExit()
-                    if process.terminationStatus != 0 {
-                        failures.append(
-                            "exit \(process.terminationStatus): " + String(decoding: try sb.bytes(log), as: UTF8.self)
-                        )
+    @Test func processesCreatingTheDatabaseAtOnceAllSucceed() async throws {
+        // Child processes and blocking waits: on a thread of its own (see onOwnThread).
+        try await onOwnThread {
+            try withSandbox { sb in
+                let binary = try #require(LeadctlBinary.path)
+                var failures: [String] = []
+                for round in 0..<15 {
+                    let path = sb.dir + "/round\(round)/leads.sqlite3"
+                    var running: [(Process, String)] = []
+                    for worker in 0..<3 {
+                        let log = sb.dir + "/round\(round)-\(worker).log"
+                        #expect(FileManager.default.createFile(atPath: log, contents: nil))
+                        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+                        let process = Process()
+                        process.executableURL = URL(fileURLWithPath: binary)
+                        process.arguments = [
+                            "--db", path, "add", "first_name=W\(worker)", "email=w\(worker)@example.com", "--consent",
+                        ]
+                        process.environment = ["PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"]
+                        process.standardOutput = FileHandle.nullDevice
+                        process.standardError = handle
+                        try process.run()
+                        try handle.close()
+                        running.append((process, log))
+                    }
+                    for (process, log) in running {
+                        process.waitUntilExit()
+                        if process.terminationStatus != 0 {
+                            failures.append(
+                                "exit \(process.terminationStatus): " + String(decoding: try sb.bytes(log), as: UTF8.self)
+                            )
+                        }
+                    }
+                    if failures.isEmpty {
+                        #expect(try LeadStore(path: path, readOnly: true).status().leads == 3)
                     }
                 }
-                if failures.isEmpty {
-                    #expect(try LeadStore(path: path, readOnly: true).status().leads == 3)
-                }
+                #expect(failures == [])
             }
-            #expect(failures == [])
         }
     }
 

@@ -1,5 +1,6 @@
 import CSQLite
 import Foundation
+import LeaddTesting
 import LeadCore
 import Synchronization
 import Testing
@@ -178,7 +179,12 @@ struct LeadStoreTests {
         }
     }
 
-    @Test func switchingANewDatabaseToWALWaitsForAnotherConnectionsRead() throws {
+    @Test func switchingANewDatabaseToWALWaitsForAnotherConnectionsRead() async throws {
+        // It sleeps and waits on a semaphore: on a thread of its own.
+        try await onOwnThread { try Self.switchingToWALWaits() }
+    }
+
+    static func switchingToWALWaits() throws {
         try withTemporaryDirectory { dir in
             let path = dir + "/leads.sqlite3"
             // Another process opened the same new, still empty database a moment earlier and is reading it: the

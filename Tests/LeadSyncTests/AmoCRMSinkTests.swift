@@ -149,7 +149,7 @@ import Testing
 
     @Test func overTheCapTheRequestIsSplit() async throws {
         let server = try KommoContractServer(token: Self.token)
-        var f = try fixture(server)
+        let f = try fixture(server)
         f.config.sinks[0].batchSize = 80
         let ids = try f.addLeads(80)
         try await f.drain(f.engine())

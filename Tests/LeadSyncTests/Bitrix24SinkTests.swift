@@ -201,7 +201,7 @@ import Testing
 
     @Test func commandsPastTheBatchCapGoInTheNextBatch() async throws {
         let server = try Bitrix24ContractServer()
-        var f = try fixture(server)
+        let f = try fixture(server)
         // BatchSize= cannot exceed 50 in a config file; set past it here to watch the portal's refusal.
         f.config.sinks[0].batchSize = 60
         let ids = try f.addLeads(60)

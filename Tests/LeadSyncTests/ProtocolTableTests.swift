@@ -434,7 +434,7 @@ import Testing
         }
         #expect(reason.hasPrefix("timeout"))
         // The receiver stored the batch before the kiosk gave up.
-        #expect(await f.receiver.waitUntil(timeout: 10) { $0.requests.count == 1 })
+        #expect(await f.receiver.waitUntil(timeout: 30) { $0.requests.count == 1 })
         let deadline = Date().addingTimeInterval(20)
         while report.synced == 0 && Date() < deadline {
             if case .waiting(let until, _) = report.stop {

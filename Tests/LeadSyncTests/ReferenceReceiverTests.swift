@@ -98,9 +98,10 @@ import Testing
         let h = headers(id: "b6", body: b)
         receiver.misbehave([.stall(seconds: 30)])
         let url = receiver.url
-        let first = Task.detached { try Self.post(url: url, h, b) }
-        #expect(await receiver.waitUntil(timeout: 10) { $0.inFlight == 1 })
-        #expect(try post(h, b).status == 409)
+        // Blocking posts, each on a thread of its own: the first stalls for up to 30 s.
+        let first = Task { try await onOwnThread { try Self.post(url: url, h, b) } }
+        #expect(await receiver.waitUntil(timeout: 30) { $0.inFlight == 1 })
+        #expect(try await onOwnThread { try Self.post(url: url, h, b) }.status == 409)
         receiver.releaseStalls()
         #expect(try await first.value.status == 200)
     }

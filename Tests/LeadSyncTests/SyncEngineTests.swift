@@ -79,7 +79,12 @@ import Testing
         )
     }
 
-    @Test func tlsPeerIsVerifiedAgainstTheSystemStoreOrCAFile() throws {
+    @Test func tlsPeerIsVerifiedAgainstTheSystemStoreOrCAFile() async throws {
+        // Key generation, a server start-up and blocking handshakes: on a thread of its own.
+        try await onOwnThread { try Self.tlsPeerIsVerified() }
+    }
+
+    static func tlsPeerIsVerified() throws {
         // A real TLS server (openssl s_server) with a self-signed certificate for 127.0.0.1.
         let tools = "/usr/bin/openssl"
         guard FileManager.default.isExecutableFile(atPath: tools) else { return }
@@ -140,23 +145,26 @@ import Testing
         let config = f.config
         let environment = f.environment
         // Two workers with their own connections and lease names, as leadd and leadctl sync would be.
+        // Each on a thread of its own: a pass blocks in libcurl and SQLite.
         let workers = (0..<2).map { _ in
-            Task.detached { () throws -> Int in
-                let engine = try SyncSetup.makeEngine(
-                    config.sinks[0],
-                    config: config,
-                    environment: environment,
-                    logger: quietLogger,
-                    cancel: .init()
-                )
-                var synced = 0
-                for _ in 0..<500 {
-                    let report = engine.pass()
-                    synced += report.synced
-                    if case .idle = report.stop { break }
-                    try await Task.sleep(for: .milliseconds(5))
+            Task {
+                try await onOwnThread { () throws -> Int in
+                    let engine = try SyncSetup.makeEngine(
+                        config.sinks[0],
+                        config: config,
+                        environment: environment,
+                        logger: quietLogger,
+                        cancel: .init()
+                    )
+                    var synced = 0
+                    for _ in 0..<500 {
+                        let report = engine.pass()
+                        synced += report.synced
+                        if case .idle = report.stop { break }
+                        usleep(5_000)
+                    }
+                    return synced
                 }
-                return synced
             }
         }
         var total = 0

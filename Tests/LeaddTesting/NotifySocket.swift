@@ -59,8 +59,13 @@ public final class NotifySocket: @unchecked Sendable {
     }
 
     /// Waits (up to `timeout` seconds) for a datagram containing the line `line` (e.g. `READY=1`), returning it.
+    /// The wait blocks in `poll()`, so it runs on a thread of its own (see ``onOwnThread(_:)``).
     @discardableResult
-    public func waitFor(line: String, timeout: Double = 10) -> String? {
+    public func waitFor(line: String, timeout: Double = 30) async -> String? {
+        await onOwnThread { self.waitBlocking(line: line, timeout: timeout) }
+    }
+
+    private func waitBlocking(line: String, timeout: Double) -> String? {
         let deadline = Date().addingTimeInterval(timeout)
         while true {
             if let m = received.first(where: { $0.split(separator: "\n").contains { $0.hasPrefix(line) } }) {

@@ -175,7 +175,7 @@ public final class PseudoTerminal: @unchecked Sendable {
     /// Waits until `condition` holds for the screen text, polling every 20 ms.
     ///
     /// - Returns: Whether it held before `timeout`.
-    public func waitForScreen(timeout: Duration = .seconds(10), _ condition: (String) -> Bool) async -> Bool {
+    public func waitForScreen(timeout: Duration = .seconds(30), _ condition: (String) -> Bool) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if condition(screenText) { return true }
@@ -185,7 +185,7 @@ public final class PseudoTerminal: @unchecked Sendable {
     }
 
     /// Waits until the screen shows `text`.
-    public func waitForScreen(containing text: String, timeout: Duration = .seconds(10)) async -> Bool {
+    public func waitForScreen(containing text: String, timeout: Duration = .seconds(30)) async -> Bool {
         await waitForScreen(timeout: timeout) { $0.contains(text) }
     }
 

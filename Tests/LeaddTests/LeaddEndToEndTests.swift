@@ -46,16 +46,19 @@ final class Daemon {
     }
 
     /// SIGTERM, then the exit status (nil when it did not exit within the timeout).
-    func terminate(timeout: Double = 15) -> Int32? {
-        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            return nil
+    func terminate(timeout: Double = 15) async -> Int32? {
+        let process = self.process
+        return await onOwnThread {
+            if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+            let deadline = Date().addingTimeInterval(timeout)
+            while process.isRunning && Date() < deadline { usleep(20_000) }
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+                return nil
+            }
+            return process.terminationStatus
         }
-        return process.terminationStatus
     }
 
     /// `leadctl --config … ARGS`: standard output and exit status.
@@ -86,7 +89,7 @@ final class Daemon {
     func capturesACyrillicLeadTypedOnAPseudoTerminal(term: String) async throws {
         let pty = try PseudoTerminal(columns: 100, lines: 30)
         let daemon = try Daemon(tty: pty.slavePath, term: term)
-        let ready = try #require(daemon.notify.waitFor(line: "READY=1"))
+        let ready = try #require(await daemon.notify.waitFor(line: "READY=1"))
         #expect(ready.contains("STATUS=Ready — 0 leads today"))
         #expect(await pty.waitForScreen(containing: "Submit"))
         pty.type("Анна\tПетрова\tAnna@Example.RU\t8 916 123-45-67\t\t\t")
@@ -95,37 +98,37 @@ final class Daemon {
         #expect(await pty.waitForScreen(containing: "[x]"))
         pty.type("\t\r")
         #expect(await pty.waitForScreen(containing: "Thank you, Анна!"))
-        #expect(daemon.notify.waitFor(line: "STATUS=Ready — 1 leads today") != nil)
+        #expect(await daemon.notify.waitFor(line: "STATUS=Ready — 1 leads today") != nil)
         let (csv, status) = try daemon.leadctl(["export", "--format", "csv"])
         #expect(status == 0)
         #expect(csv.contains("Анна,Петрова,anna@example.ru,+79161234567"))
         #expect(csv.contains(",keyboard,") || csv.contains(",serial-terminal,"))
-        #expect(daemon.terminate() == 0)
-        #expect(daemon.notify.waitFor(line: "STOPPING=1") != nil)
+        #expect(await daemon.terminate() == 0)
+        #expect(await daemon.notify.waitFor(line: "STOPPING=1") != nil)
     }
 
     @Test func sigtermMidTypingExitsCleanlyAndStoresNothing() async throws {
         let pty = try PseudoTerminal(columns: 100, lines: 30)
         let daemon = try Daemon(tty: pty.slavePath, term: "xterm")
-        #expect(daemon.notify.waitFor(line: "READY=1") != nil)
+        #expect(await daemon.notify.waitFor(line: "READY=1") != nil)
         #expect(await pty.waitForScreen(containing: "Submit"))
         pty.type("Half\tTyped\thalf@example.com")
         #expect(await pty.waitForScreen(containing: "half@example.com"))
-        #expect(daemon.terminate() == 0)
-        #expect(daemon.notify.waitFor(line: "STOPPING=1") != nil)
+        #expect(await daemon.terminate() == 0)
+        #expect(await daemon.notify.waitFor(line: "STOPPING=1") != nil)
         let (out, status) = try daemon.leadctl(["list", "--json"])
         #expect(status == 0)
         #expect(out.contains(#""leads":[]"#))
         #expect(!out.contains("half@example.com"))
     }
 
-    @Test func sigtermTheMomentReadyArrivesIsAGracefulStop() throws {
+    @Test func sigtermTheMomentReadyArrivesIsAGracefulStop() async throws {
         // systemd may stop a unit as soon as it reported READY=1: by then SIGTERM must already be handled.
         for _ in 0..<3 {
             let daemon = try Daemon(tty: "none", term: "xterm")
-            #expect(daemon.notify.waitFor(line: "READY=1") != nil)
-            #expect(daemon.terminate() == 0, "killed by the signal instead of stopping")
-            #expect(daemon.notify.waitFor(line: "STOPPING=1") != nil)
+            #expect(await daemon.notify.waitFor(line: "READY=1") != nil)
+            #expect(await daemon.terminate() == 0, "killed by the signal instead of stopping")
+            #expect(await daemon.notify.waitFor(line: "STOPPING=1") != nil)
         }
     }
 
@@ -133,49 +136,49 @@ final class Daemon {
         let pty = try PseudoTerminal(columns: 100, lines: 30)
         // No WATCHDOG_PID: sd_watchdog_enabled then accepts any process, as for a service's main process.
         let daemon = try Daemon(tty: pty.slavePath, term: "xterm", environment: ["WATCHDOG_USEC": "400000"])
-        #expect(daemon.notify.waitFor(line: "READY=1") != nil)
-        #expect(daemon.notify.waitFor(line: "WATCHDOG=1") != nil)
+        #expect(await daemon.notify.waitFor(line: "READY=1") != nil)
+        #expect(await daemon.notify.waitFor(line: "WATCHDOG=1") != nil)
         let start = Date()
         var beats = 0
         while Date().timeIntervalSince(start) < 2 {
             beats = daemon.notify.received.filter { $0.split(separator: "\n").contains("WATCHDOG=1") }.count
             if beats >= 4 { break }
-            _ = daemon.notify.waitFor(line: "NEVER", timeout: 0.1)
+            _ = await daemon.notify.waitFor(line: "NEVER", timeout: 0.1)
         }
         #expect(beats >= 4)
-        #expect(daemon.terminate() == 0)
+        #expect(await daemon.terminate() == 0)
     }
 
     @Test func withoutAWatchdogTheIdleFormSendsNothing() async throws {
         let pty = try PseudoTerminal(columns: 100, lines: 30)
         let daemon = try Daemon(tty: pty.slavePath, term: "xterm")
-        #expect(daemon.notify.waitFor(line: "READY=1") != nil)
-        #expect(daemon.notify.waitFor(line: "WATCHDOG=1", timeout: 1) == nil)
-        #expect(daemon.terminate() == 0)
+        #expect(await daemon.notify.waitFor(line: "READY=1") != nil)
+        #expect(await daemon.notify.waitFor(line: "WATCHDOG=1", timeout: 1) == nil)
+        #expect(await daemon.terminate() == 0)
     }
 
     @Test func ctrlCInKioskModeIsIgnored() async throws {
         let pty = try PseudoTerminal(columns: 100, lines: 30)
         let daemon = try Daemon(tty: pty.slavePath, term: "xterm")
-        #expect(daemon.notify.waitFor(line: "READY=1") != nil)
+        #expect(await daemon.notify.waitFor(line: "READY=1") != nil)
         #expect(await pty.waitForScreen(containing: "Submit"))
         pty.type("Ann")
         pty.type(PseudoTerminal.Keys.ctrlC + PseudoTerminal.Keys.ctrlZ + PseudoTerminal.Keys.ctrlBackslash)
         pty.type("a")
         #expect(await pty.waitForScreen(containing: "Anna"))
         #expect(daemon.process.isRunning)
-        #expect(daemon.terminate() == 0)
+        #expect(await daemon.terminate() == 0)
     }
 
     @Test func idleResetWipesTheTypedTextFromTheScreen() async throws {
         let pty = try PseudoTerminal(columns: 100, lines: 30)
         let daemon = try Daemon(tty: pty.slavePath, term: "xterm", extraConfig: "IdleResetSec=1")
-        #expect(daemon.notify.waitFor(line: "READY=1") != nil)
+        #expect(await daemon.notify.waitFor(line: "READY=1") != nil)
         #expect(await pty.waitForScreen(containing: "Submit"))
         pty.type("Forgotten")
         #expect(await pty.waitForScreen(containing: "Forgotten"))
         #expect(await pty.waitForScreen { $0.contains("Submit") && !$0.contains("Forgotten") })
-        #expect(daemon.terminate() == 0)
+        #expect(await daemon.terminate() == 0)
     }
 
     @Test func theFormRunsOnASerialTerminalThroughASocatPtyPair() async throws {
@@ -201,14 +204,14 @@ final class Daemon {
         }
         let terminal = try SerialEnd(path: dir.path + "/terminal")
         let daemon = try Daemon(tty: dir.path + "/kiosk", term: "vt100", extraConfig: "Baud=19200")
-        #expect(daemon.notify.waitFor(line: "READY=1") != nil)
+        #expect(await daemon.notify.waitFor(line: "READY=1") != nil)
         #expect(terminal.waitFor("Submit"))
         terminal.write("Serial\t\tserial@example.com\t\t\t\t\t \t\r")
         #expect(terminal.waitFor("Thank you, Serial!"))
         let (csv, _) = try daemon.leadctl(["export", "--format", "csv"])
         #expect(csv.contains("serial@example.com"))
         #expect(csv.contains(",serial-terminal,"))
-        #expect(daemon.terminate() == 0)
+        #expect(await daemon.terminate() == 0)
     }
 
     @Test func aConfigErrorExits78NamingFileLineAndKey() throws {
@@ -271,7 +274,7 @@ final class SerialEnd {
     }
 
     /// Reads until the output (escape sequences removed) contains `text`, up to `timeout` seconds.
-    func waitFor(_ text: String, timeout: Double = 10) -> Bool {
+    func waitFor(_ text: String, timeout: Double = 30) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         var buf = [UInt8](repeating: 0, count: 65536)
         while Date() < deadline {

@@ -84,7 +84,7 @@ final class ScannerDaemon {
     let socat: SocatScanner
     let daemon: Daemon
 
-    init() throws {
+    init() async throws {
         socat = try SocatScanner()
         daemon = try Daemon(
             tty: "none",
@@ -92,7 +92,7 @@ final class ScannerDaemon {
             extraConfig: "[Serial]\nDevice=\(socat.scannerPath)\nBaud=19200\nFormat=auto\n"
                 + "ConsentText=Badge scanned at the booth\n"
         )
-        #expect(daemon.notify.waitFor(line: "READY=1") != nil)
+        #expect(await daemon.notify.waitFor(line: "READY=1") != nil)
     }
 
     /// `leadctl ARGS` parsed as one JSON document.
@@ -108,7 +108,7 @@ final class ScannerDaemon {
     }
 
     /// Polls `leadctl` until `condition` holds, up to `timeout` seconds.
-    func waitFor(timeout: Double = 10, _ condition: () throws -> Bool) async -> Bool {
+    func waitFor(timeout: Double = 30, _ condition: () throws -> Bool) async -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if (try? condition()) == true { return true }
@@ -119,7 +119,7 @@ final class ScannerDaemon {
 
     func leads() throws -> [[String: Any]] { try json(["list", "--limit", "1000"])["leads"] as? [[String: Any]] ?? [] }
 
-    func waitForLeads(_ n: Int, timeout: Double = 10) async -> Bool {
+    func waitForLeads(_ n: Int, timeout: Double = 30) async -> Bool {
         await waitFor(timeout: timeout) { try leads().count >= n }
     }
 
@@ -157,7 +157,7 @@ private func email(_ lead: [String: Any]) -> String? { fields(lead)["email"] }
         + "ORG:Romashka\r\nEND:VCARD\r\n"
 
     @Test func aVCardWrittenToTheFarEndIsListedWithinASecond() async throws {
-        let scanner = try ScannerDaemon()
+        let scanner = try await ScannerDaemon()
         #expect(await scanner.waitUntilConnected())
         let start = Date()
         scanner.socat.write(Self.vcard)
@@ -179,11 +179,11 @@ private func email(_ lead: [String: Any]) -> String? { fields(lead)["email"] }
         #expect(json["device"] as? String == scanner.socat.scannerPath)
         #expect(json["scans_today"] as? Int == 1)
         #expect((json["dropped"] as? [String: Any])?["total"] as? Int == 0)
-        #expect(scanner.daemon.terminate() == 0)
+        #expect(await scanner.daemon.terminate() == 0)
     }
 
     @Test func everyFormatAndTheAttendeeListEndUpInTheExport() async throws {
-        let scanner = try ScannerDaemon()
+        let scanner = try await ScannerDaemon()
         _ = try scanner.importAttendees(
             "Badge ID,First Name,Last Name,E-mail,Company\nA-10042,Chen,Wang,chen@example.cn,Initrode\n"
         )
@@ -222,11 +222,11 @@ private func email(_ lead: [String: Any]) -> String? { fields(lead)["email"] }
                 $0["channel"] as? String == "scanner" && $0["device"] as? String == scanner.socat.scannerPath
             }
         )
-        #expect(scanner.daemon.terminate() == 0)
+        #expect(await scanner.daemon.terminate() == 0)
     }
 
     @Test func anUnknownBadgeIsCompletedByTheNextAttendeesImport() async throws {
-        let scanner = try ScannerDaemon()
+        let scanner = try await ScannerDaemon()
         #expect(await scanner.waitUntilConnected())
         scanner.socat.write("Z-77\r\n")
         func unresolved() throws -> [Any] {
@@ -244,11 +244,11 @@ private func email(_ lead: [String: Any]) -> String? { fields(lead)["email"] }
         #expect(lead["revision"] as? Int == 2)
         #expect(lead["badge_id"] as? String == "Z-77")
         #expect(try unresolved().isEmpty)
-        #expect(scanner.daemon.terminate() == 0)
+        #expect(await scanner.daemon.terminate() == 0)
     }
 
     @Test func aDoubleReadIsOneScanAndARescanOnAnotherDayIsAFlaggedDuplicate() async throws {
-        let scanner = try ScannerDaemon()
+        let scanner = try await ScannerDaemon()
         // Yesterday's scan of the same badge, as a JSON Lines record from another kiosk's export.
         let yesterday = Timestamp.now().adding(seconds: -86_400)
         let earlier = Lead(
@@ -280,11 +280,11 @@ private func email(_ lead: [String: Any]) -> String? { fields(lead)["email"] }
         #expect(stats["leads"] as? Int == 1)
         #expect(stats["duplicates"] as? Int == 1)
         #expect(try scanner.scanner()["scans_today"] as? Int == 1)
-        #expect(scanner.daemon.terminate() == 0)
+        #expect(await scanner.daemon.terminate() == 0)
     }
 
     @Test func garbageIsCountedNotStoredAndTheScannerSurvivesAReplug() async throws {
-        let scanner = try ScannerDaemon()
+        let scanner = try await ScannerDaemon()
         #expect(await scanner.waitUntilConnected())
         var state: UInt64 = 0x5EED
         var random: [UInt8] = []
@@ -336,7 +336,7 @@ private func email(_ lead: [String: Any]) -> String? { fields(lead)["email"] }
         #expect(await scanner.waitUntilConnected())
         scanner.socat.write("MECARD:N:Back,Again;EMAIL:back@example.com;;\r\n")
         #expect(await scanner.waitFor { try scanner.leads().contains { email($0) == "back@example.com" } })
-        #expect(scanner.daemon.terminate() == 0)
+        #expect(await scanner.daemon.terminate() == 0)
     }
 
     @Test func withConsentOnTheFormAScanWaitsForTheVisitorsTickOnTheKioskForm() async throws {
@@ -348,7 +348,7 @@ private func email(_ lead: [String: Any]) -> String? { fields(lead)["email"] }
             term: "xterm",
             extraConfig: "[Serial]\nDevice=\(socat.scannerPath)\nBaud=19200\nConsent=form\n"
         )
-        #expect(daemon.notify.waitFor(line: "READY=1") != nil)
+        #expect(await daemon.notify.waitFor(line: "READY=1") != nil)
         #expect(await pty.waitForScreen(containing: "Submit"))
         let ctl = { (args: [String]) throws -> [[String: Any]] in
             let (out, status) = try daemon.leadctl(["list", "--json"] + args)
@@ -372,6 +372,6 @@ private func email(_ lead: [String: Any]) -> String? { fields(lead)["email"] }
         #expect(leads.first?["channel"] as? String == "scanner")
         #expect(leads.first?["device"] as? String == socat.scannerPath)
         #expect((leads.first?["consent"] as? [String: Any])?["given"] as? Bool == true)
-        #expect(daemon.terminate() == 0)
+        #expect(await daemon.terminate() == 0)
     }
 }

@@ -6,7 +6,7 @@ import Testing
 @testable import Systemd
 
 @Suite(.serialized) struct SystemdNotifierTests {
-    @Test func sendsReadyStatusAndStoppingToTheNotifySocket() throws {
+    @Test func sendsReadyStatusAndStoppingToTheNotifySocket() async throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
         let socket = try NotifySocket(directory: dir.path)
@@ -16,9 +16,9 @@ import Testing
         notifier.ready(status: "Ready — 3 leads today")
         notifier.status("multi\nline")
         notifier.stopping(status: "bye")
-        #expect(socket.waitFor(line: "READY=1")?.contains("STATUS=Ready — 3 leads today") == true)
-        #expect(socket.waitFor(line: "STATUS=multi line") != nil)
-        #expect(socket.waitFor(line: "STOPPING=1") != nil)
+        #expect(await socket.waitFor(line: "READY=1")?.contains("STATUS=Ready — 3 leads today") == true)
+        #expect(await socket.waitFor(line: "STATUS=multi line") != nil)
+        #expect(await socket.waitFor(line: "STOPPING=1") != nil)
     }
 
     @Test func withoutANotifySocketNothingIsSent() {
