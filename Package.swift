@@ -102,7 +102,10 @@ let package = Package(
             ]
         ),
         .testTarget(name: "LeadStoreTests", dependencies: ["LeadCore", "LeadStore", "CSQLite", "LeaddTesting"]),
-        .testTarget(name: "LeadCtlTests", dependencies: ["LeadCtlKit", "LeadCore", "LeadStore", "LeaddTesting", "leadctl"]),
+        .testTarget(
+            name: "LeadCtlTests",
+            dependencies: ["LeadCtlKit", "LeadCore", "LeadStore", "LeaddTesting", "leadctl"]
+        ),
         .testTarget(
             name: "SystemLibraryTests",
             dependencies: ["CSQLite", "CSystemd", "CCurl", "CCrypto", "COpenSSL", "CNcurses"]

@@ -197,7 +197,8 @@ struct BadInputTests {
                         process.waitUntilExit()
                         if process.terminationStatus != 0 {
                             failures.append(
-                                "exit \(process.terminationStatus): " + String(decoding: try sb.bytes(log), as: UTF8.self)
+                                "exit \(process.terminationStatus): "
+                                    + String(decoding: try sb.bytes(log), as: UTF8.self)
                             )
                         }
                     }
