@@ -1,7 +1,7 @@
 import CSQLite
 import Foundation
-import LeaddTesting
 import LeadCore
+import LeaddTesting
 import Synchronization
 import Testing
 
@@ -208,6 +208,35 @@ struct LeadStoreTests {
             #expect(finished.wait(timeout: .now() + 15) == .success)
             #expect(failure.withLock { $0 } == nil)
             #expect(try RawSQLite(path).text("PRAGMA journal_mode") == "wal")
+        }
+    }
+
+    /// The WAL header's checkpoint sequence number: SQLite increments it each time it starts the WAL over.
+    static func walRestarts(_ path: String) throws -> UInt32 {
+        let header = try #require(FileManager.default.contents(atPath: path + "-wal")?.prefix(16))
+        return header.suffix(4).reduce(0) { $0 << 8 | UInt32($1) }
+    }
+
+    @Test func aCompleteCheckpointStartsTheWALOverSoTheNextCaptureOnlyAppends() throws {
+        try withTemporaryDirectory { dir in
+            let path = dir + "/leads.sqlite3"
+            let store = try LeadStore(path: path)
+            try store.deferCheckpoints()
+            try store.capture(makeLead(email: "a@example.com"), form: .default)
+            let before = try Self.walRestarts(path)
+            // Checkpointed and started over in the quiet ...
+            #expect(try store.checkpoint())
+            #expect(try Self.walRestarts(path) == before + 1)
+            #expect(try store.db.scalarInt("SELECT count(*) FROM meta WHERE key = 'wal_restarted_at'") == 1)
+            // ... so the next capture appends to it: no header rewrite and sync of its own.
+            try store.capture(makeLead(email: "b@example.com"), form: .default)
+            #expect(try Self.walRestarts(path) == before + 1)
+            // Control: after a bare checkpoint, the next capture is the one that starts the WAL over.
+            try store.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            try store.capture(makeLead(email: "c@example.com"), form: .default)
+            #expect(try Self.walRestarts(path) == before + 2)
+            #expect(try store.status().leads == 3)
+            #expect(try store.integrityProblems().isEmpty)
         }
     }
 
