@@ -127,7 +127,7 @@ import Testing
             try await eventually(timeout: 20) { try f.sinkStatus().state == "backoff" }
             try f.receiver.start()
             trigger.post(.network)
-            #expect(await f.receiver.waitUntil(timeout: 60) { s in ids.allSatisfy { s.receipts[$0] == 1 } })
+            #expect(await f.receiver.waitUntil(timeout: 15) { s in ids.allSatisfy { s.receipts[$0] == 1 } })
         }
     }
 
