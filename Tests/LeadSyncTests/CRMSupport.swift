@@ -114,11 +114,7 @@ final class CRMFixture {
         reports: [PassReport], waits: [Int64]
     ) {
         let box = UncheckedBox((self, engine))
-        return await withCheckedContinuation { done in
-            Thread {
-                done.resume(returning: box.value.0.drainBlocking(box.value.1, passes: passes, realPause: realPause))
-            }.start()
-        }
+        return await onOwnThread { box.value.0.drainBlocking(box.value.1, passes: passes, realPause: realPause) }
     }
 
     private func drainBlocking(

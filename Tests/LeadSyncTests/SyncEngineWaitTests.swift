@@ -1,6 +1,7 @@
 import Foundation
 import LeadCore
 import LeadStore
+import LeaddTesting
 import Testing
 
 @testable import LeadSync
@@ -32,7 +33,7 @@ final class ScriptedAnswerSink: Sink {
             logger: quietLogger
         )
         let box = UncheckedBox(engine)
-        return await withCheckedContinuation { done in Thread { done.resume(returning: box.value.pass()) }.start() }
+        return await onOwnThread { box.value.pass() }
     }
 
     @Test func aHugeRetryAfterIsClampedNotOverflowed() async throws {

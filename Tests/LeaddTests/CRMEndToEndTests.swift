@@ -27,9 +27,7 @@ import Testing
 
     /// `runLeadctl` on a thread of its own: waiting for the process must not hold a cooperative thread.
     func leadctl(_ config: String, _ args: [String]) async throws -> (status: Int32, out: String) {
-        try await withCheckedThrowingContinuation { done in
-            Thread { done.resume(with: Result { try runLeadctl(config: config, args) }) }.start()
-        }
+        try await onOwnThread { try runLeadctl(config: config, args) }
     }
 
     @Test(arguments: CRM.allCases)
