@@ -463,6 +463,8 @@ if wanted("drain") {
 // synchronous=FULL), from the write to the committed-lead event, beside write+fsync of a 4 KiB file in the same
 // directory, interleaved in blocks so that disk drift hits both alike.
 if wanted("scan") {
+    // The sections before wrote gigabytes; their writeback must not land in this section's fsync tails.
+    sync()
     let env = ProcessInfo.processInfo.environment
     func percentile(_ xs: [Double], _ p: Double) -> Double {
         let s = xs.sorted()
