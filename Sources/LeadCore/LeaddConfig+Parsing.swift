@@ -98,6 +98,7 @@ private enum ConfigSection: String, CaseIterable {
             [
                 "Name", "Type", "URL", "Directory", "Credential", "SecretFile", "CAFile", "AllowInsecure", "BatchSize",
                 "TimeoutSec", "Pipeline", "Status", "ResponsibleUser", "Source", "RatePerSec", "TimeZoneOffset",
+                "UpsertBy",
             ]
         case .sync: ["RetryInitialSec", "RetryMaxSec"]
         case .retention: ["PurgeSyncedAfterDays", "DeadAfterDays"]
@@ -107,7 +108,7 @@ private enum ConfigSection: String, CaseIterable {
 
     /// The `[Sink]` keys kept verbatim in ``LeaddConfig/Sink/options``, besides the prefixed families.
     static let sinkOptionKeys: Set<String> = [
-        "Pipeline", "Status", "ResponsibleUser", "Source", "RatePerSec", "TimeZoneOffset",
+        "Pipeline", "Status", "ResponsibleUser", "Source", "RatePerSec", "TimeZoneOffset", "UpsertBy",
     ]
 
     /// Families of keys with a free suffix (`Map.email`); only `[Sink]` has them.
@@ -629,6 +630,16 @@ extension LeaddConfig {
                 }
             }
         }
+        // Upserting email-less contacts by the lead id needs the property that holds it.
+        if sink.options["UpsertBy"] == "lead_id",
+            sink.options["Map.lead_id"] == nil || sink.options["Map.lead_id"] == "-",
+            let entry = reader.entry("UpsertBy")
+        {
+            throw reader.error(
+                entry,
+                "UpsertBy=lead_id needs Map.lead_id=<a contact property created with unique values on>"
+            )
+        }
         return sink
     }
 
@@ -680,6 +691,11 @@ extension LeaddConfig {
                     || (value.hasPrefix("+") || value.hasPrefix("-")) && parts.count == 2
                         && parts.allSatisfy({ $0.count == 2 && chars($0, isASCIIDigit) })
             else { throw fail("expected the account's UTC offset as +HH:MM or -HH:MM") }
+        case "UpsertBy":
+            try only([.hubspot])
+            guard value == "email" || value == "lead_id" else {
+                throw fail("expected email (the default) or lead_id")
+            }
         case _ where key.hasPrefix("CustomField."):
             try only([.amocrm])
             guard chars(key.dropFirst(12), isASCIIDigit) else { throw fail("expected CustomField.<numeric field id>") }

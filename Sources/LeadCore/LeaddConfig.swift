@@ -466,6 +466,10 @@ extension LeaddConfig {
         #Property.lead_source_event=Expo 2026
         # The account's UTC offset: the daily API limit resets at its midnight. Default: this kiosk's.
         #TimeZoneOffset=+01:00
+        # Leads without an email are created, and looked up before a resend so a timeout never makes a second
+        # contact. With UpsertBy=lead_id they are upserted by the Map.lead_id property instead (no lookup, no
+        # search-index lag); create that property with "unique values" on. Leads with an email: always by email.
+        #UpsertBy=lead_id
         #
         # Bitrix24: the whole inbound webhook URL (https://PORTAL/rest/USER/CODE/, scope crm) as the credential.
         #[Sink]

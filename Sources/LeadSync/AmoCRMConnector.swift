@@ -1,5 +1,5 @@
-public import LeadCore
-public import LeadStore
+import LeadCore
+import LeadStore
 
 /// `Type=amocrm` (amoCRM and Kommo share API v4): leads with one embedded contact and company each through
 /// `POST /api/v4/leads/complex`, at most 50 per request, a long-lived token as Bearer (crm-targets.md §4).

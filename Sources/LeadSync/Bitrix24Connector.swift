@@ -1,5 +1,5 @@
-public import LeadCore
-public import LeadStore
+import LeadCore
+import LeadStore
 
 /// `Type=bitrix24`: leads through an inbound webhook, `crm.lead.add` commands in one `batch` call (crm-targets.md
 /// §3). Our lead id goes in `ORIGIN_ID` and the kiosk in `ORIGINATOR_ID`; before a batch that may have reached the

@@ -521,6 +521,14 @@ private struct TemporaryDirectory {
         ("[Kiosk]\nEvent=e\n[Sink]\nName=h\nType=hubspot\nCredential=c\nMap.nickname=nick\n", 7, "Map.nickname"),
         ("[Kiosk]\nEvent=e\n[Sink]\nName=h\nType=hubspot\nCredential=c\nSource=Expo\n", 7, "Source"),
         ("[Kiosk]\nEvent=e\n[Sink]\nName=h\nType=hubspot\nCredential=c\nTimeZoneOffset=CET\n", 7, "TimeZoneOffset"),
+        ("[Kiosk]\nEvent=e\n[Sink]\nName=h\nType=hubspot\nCredential=c\nUpsertBy=phone\n", 7, "UpsertBy"),
+        // UpsertBy=lead_id needs the property that holds the lead id.
+        ("[Kiosk]\nEvent=e\n[Sink]\nName=h\nType=hubspot\nCredential=c\nUpsertBy=lead_id\n", 7, "UpsertBy"),
+        (
+            "[Kiosk]\nEvent=e\n[Sink]\nName=h\nType=hubspot\nCredential=c\nMap.lead_id=-\nUpsertBy=lead_id\n", 8,
+            "UpsertBy"
+        ),
+        ("[Kiosk]\nEvent=e\n[Sink]\nName=b\nType=bitrix24\nCredential=c\nUpsertBy=lead_id\n", 7, "UpsertBy"),
         ("[Kiosk]\nEvent=e\n[Sink]\nName=b\nType=bitrix24\nCredential=c\nPipeline=5\n", 7, "Pipeline"),
         ("[Kiosk]\nEvent=e\n[Sink]\nName=b\nType=bitrix24\nCredential=c\nMap.phone=phone\n", 7, "Map.phone"),
         ("[Kiosk]\nEvent=e\n[Sink]\nName=b\nType=bitrix24\nCredential=c\nResponsibleUser=boss\n", 7, "ResponsibleUser"),

@@ -65,6 +65,51 @@ import Testing
         }
     }
 
+    /// `UpsertBy=lead_id`: email-less leads are upserted by the unique lead id property (leads with an email
+    /// still by email, in a request of its own), so nothing is created and nothing needs looking up.
+    @Test func upsertByTheLeadIDPropertySendsNoCreateAndNoLookup() async throws {
+        let server = try HubSpotContractServer(token: Self.token)
+        server.addProperties(["leadd_lead_id"], unique: true)
+        let f = try fixture(server, keys: "Map.lead_id=leadd_lead_id\nUpsertBy=lead_id")
+        let ids = try f.addLeads(30, email: { $0 % 3 == 0 ? nil : "u\($0)@example.com" })
+        try await f.drain(f.engine())
+        try expectEachLeadOnce(server, f, ids)
+        #expect(Set(server.contacts.compactMap { $0["leadd_lead_id"] }) == Set(ids))
+        let paths = server.server.requests.map(\.path)
+        #expect(paths.allSatisfy { $0.hasSuffix("/batch/upsert") }, "\(paths)")
+        let bodies = server.server.requests.map { String(decoding: $0.body, as: UTF8.self) }
+        #expect(bodies.contains { $0.contains(#""idProperty":"leadd_lead_id""#) })
+        #expect(bodies.contains { $0.contains(#""idProperty":"email""#) })
+    }
+
+    /// The same after a timeout: HubSpot stored the upsert by lead id and the answer was lost; the resend updates
+    /// the same contacts, without a lookup (no wait for HubSpot's search index to catch up).
+    @Test func upsertByTheLeadIDPropertyMakesAResendSafeWithoutALookup() async throws {
+        let server = try HubSpotContractServer(token: Self.token)
+        server.addProperties(["leadd_lead_id"], unique: true)
+        let f = try fixture(server, keys: "Map.lead_id=leadd_lead_id\nUpsertBy=lead_id")
+        let ids = try f.addLeads(12, email: { _ in nil })
+        server.server.inject(.dropAfterCommit, pathContains: "/batch/upsert")
+        try await f.drain(f.engine())
+        try expectEachLeadOnce(server, f, ids)
+        let paths = server.server.requests.map(\.path)
+        #expect(paths == ["/crm/v3/objects/contacts/batch/upsert", "/crm/v3/objects/contacts/batch/upsert"])
+    }
+
+    /// The lead id property was created without unique values: HubSpot refuses every upsert by it alike, so the
+    /// sink pauses with HubSpot's message and what to change, instead of rejecting the leads.
+    @Test func upsertByAPropertyWithoutUniqueValuesPausesTheSink() async throws {
+        let server = try HubSpotContractServer(token: Self.token)
+        server.addProperties(["leadd_lead_id"])
+        let f = try fixture(server, keys: "Map.lead_id=leadd_lead_id\nUpsertBy=lead_id")
+        let ids = try f.addLeads(3, email: { _ in nil })
+        let reason = try await f.drainUntilPaused()
+        #expect(reason.contains("non-unique") && reason.contains("unique values"), "\(reason)")
+        #expect(try f.leads(in: "rejected", ids).isEmpty)
+        #expect(try f.leads(in: "synced", ids).isEmpty)
+        #expect(server.contacts.isEmpty)
+    }
+
     /// The daemon's attempt gets 429 (nothing ran); `leadctl sync` sends the same batch, HubSpot stores it and the
     /// answer is lost; the daemon's next attempt must still look up, or it creates the contacts twice.
     @Test func aResendLooksUpEvenAfterThisProcessLastSawARefusal() async throws {

@@ -1,8 +1,9 @@
 import Foundation
-public import LeadCore
+import LeadCore
 
 /// A HubSpot CRM v3 contacts fake (crm-targets.md §1, §7.8) on loopback: Bearer token check (401
-/// `INVALID_AUTHENTICATION`), `batch/upsert` by email and `batch/create` with `objectWriteTraceId` echoed,
+/// `INVALID_AUTHENTICATION`), `batch/upsert` by email or by a custom property created with unique values (by any
+/// other: HubSpot's "non-unique" refusal), `batch/create` with `objectWriteTraceId` echoed,
 /// per-input `VALIDATION_ERROR`s with multi-status 207, the 100-input cap as a 400 `VALIDATION_ERROR`, `search`
 /// with `GTE`/`IN`/`EQ` filters and paging, and the 429 body with `policyName` (``throttle(_:path:)``). Standing
 /// in for HubSpot's email check, an address without `@` or under the reserved `.invalid` domain is refused.
@@ -19,6 +20,8 @@ public final class HubSpotContractServer: @unchecked Sendable {
             "email", "firstname", "lastname", "phone", "company", "jobtitle", "message", "hs_lead_status",
             "hubspot_owner_id", "createdate",
         ]
+        /// Custom properties created with "unique values" on: upserts may name them as `idProperty`.
+        var unique: Set<String> = []
         init(token: String) { self.token = token }
     }
 
@@ -30,8 +33,13 @@ public final class HubSpotContractServer: @unchecked Sendable {
 
     public var baseURL: String { server.baseURL }
 
-    /// Creates custom contact properties (as an admin would in the HubSpot UI).
-    public func addProperties(_ names: [String]) { state.lock.withLock { state.known.formUnion(names) } }
+    /// Creates custom contact properties (as an admin would in the HubSpot UI), with unique values or not.
+    public func addProperties(_ names: [String], unique: Bool = false) {
+        state.lock.withLock {
+            state.known.formUnion(names)
+            if unique { state.unique.formUnion(names) }
+        }
+    }
 
     /// The largest batch accepted (100 as documented; tests lower it to watch the client split).
     public func setBatchCap(_ cap: Int) { state.lock.withLock { state.batchCap = cap } }
@@ -110,7 +118,10 @@ public final class HubSpotContractServer: @unchecked Sendable {
             {
                 problem =
                     "Property values were not valid: [{\"isValid\":false,\"message\":\"Email address \(email) is invalid\",\"error\":\"INVALID_EMAIL\",\"name\":\"email\"}]"
-            } else if upsert, input["idProperty"]?.stringValue != "email" || input["id"]?.stringValue == nil {
+            } else if upsert,
+                input["id"]?.stringValue == nil
+                    || input["idProperty"]?.stringValue.map({ $0 != "email" && !state.unique.contains($0) }) ?? true
+            {
                 problem = "Unable to perform update/upsert by non-unique 0-1 property"
             }
             if let problem {
@@ -124,9 +135,10 @@ public final class HubSpotContractServer: @unchecked Sendable {
                 continue
             }
             var index: Int?
-            if upsert, let id = input["id"]?.stringValue?.lowercased() {
-                index = state.contacts.firstIndex { $0.properties["email"] == id }
-                props["email"] = id
+            if upsert, let property = input["idProperty"]?.stringValue, var id = input["id"]?.stringValue {
+                if property == "email" { id = id.lowercased() }
+                index = state.contacts.firstIndex { $0.properties[property] == id }
+                props[property] = id
             }
             let isNew = index == nil
             if let i = index {
