@@ -109,31 +109,11 @@ final class HubSpotConnector: CRMConnector {
             }
         }
         if !upserts.isEmpty {
-            let inputs = upserts.map { item -> JSONValue in
-                .object([
-                    JSONMember("idProperty", .string("email")),
-                    JSONMember("id", .string(item.email ?? "")),
-                    JSONMember("properties", item.record),
-                    JSONMember("objectWriteTraceId", .string(item.leadID)),
-                ])
-            }
-            if let answer = send("/crm/v3/objects/contacts/batch/upsert", inputs, upserts, client, &results) {
-                return answer
-            }
+            if let answer = upsert(upserts, by: "email", id: { $0.email ?? "" }, client, &results) { return answer }
         }
         // In a request of their own: whether HubSpot takes two idProperty values in one batch is not documented.
         if let property = leadIDProperty, !upsertsByLeadID.isEmpty {
-            let inputs = upsertsByLeadID.map { item -> JSONValue in
-                .object([
-                    JSONMember("idProperty", .string(property)),
-                    JSONMember("id", .string(item.leadID)),
-                    JSONMember("properties", item.record),
-                    JSONMember("objectWriteTraceId", .string(item.leadID)),
-                ])
-            }
-            if let answer = send("/crm/v3/objects/contacts/batch/upsert", inputs, upsertsByLeadID, client, &results) {
-                return answer
-            }
+            if let answer = upsert(upsertsByLeadID, by: property, id: \.leadID, client, &results) { return answer }
         }
         if !creates.isEmpty {
             if lookUpFirst {
@@ -165,6 +145,25 @@ final class HubSpotConnector: CRMConnector {
             }
         }
         return .accepted(results)
+    }
+
+    /// One `batch/upsert` of `items` keyed by the contact property `idProperty` (`objectWriteTraceId` = lead id).
+    private func upsert(
+        _ items: [CRMItem],
+        by idProperty: String,
+        id: (CRMItem) -> String,
+        _ client: CRMClient,
+        _ results: inout [String: LeadResult]
+    ) -> SinkAnswer? {
+        let inputs = items.map { item -> JSONValue in
+            .object([
+                JSONMember("idProperty", .string(idProperty)),
+                JSONMember("id", .string(id(item))),
+                JSONMember("properties", item.record),
+                JSONMember("objectWriteTraceId", .string(item.leadID)),
+            ])
+        }
+        return send("/crm/v3/objects/contacts/batch/upsert", inputs, items, client, &results)
     }
 
     /// Sends one batch request; per-lead results go to `results`, a batch-level answer is returned.
